@@ -1,0 +1,180 @@
+//! The `snp` command line: `serve [--demo]`, `migrate`, `api-key create`. Every failure prints a message that
+//! says what to do and exits non-zero.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::api_keys::{IssueError, KeyRequest, issue};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Settings, redact_url};
+use crate::domain::access::Role;
+use crate::store::{self, Store};
+use crate::{demo, http, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "snp", version, about = "Engine for unscheduled care (soins non programmés)")]
+pub struct Cli {
+    /// A TOML file overriding config/default.toml (environment variables SNP__SECTION__KEY override both).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database if needed and serve HTTP.
+    Serve {
+        /// Seed a demo territory first if the database is empty, and print how to log in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key; the key is printed alone on the last line of stdout, once.
+    Create {
+        /// admin, coordinator, regulator, professional or publisher.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The professional a `professional` key acts for.
+        #[arg(long, value_name = "ID")]
+        professional: Option<String>,
+        /// A practice a `publisher` key publishes for (repeat for several).
+        #[arg(long = "practice", value_name = "ID")]
+        practices: Vec<String>,
+        /// Who or what uses the key.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    Role::parse(raw)
+        .ok_or_else(|| format!("unknown role {raw:?}; expected one of {}", Role::ALL.map(Role::as_str).join(", ")))
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("snp: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("snp: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("snp: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), String> {
+    let store = open_store(&settings).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match command {
+        Command::Migrate => {
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::Serve { demo } => serve(settings, store, clock, demo).await,
+        Command::ApiKey(ApiKeyCommand::Create { role, professional, practices, name }) => {
+            let name = name.unwrap_or_else(|| format!("{} key", role.as_str()));
+            let request = KeyRequest { role, name, professional_id: professional, practice_ids: practices };
+            let issued = issue(store.as_ref(), request, clock.now()).await.map_err(|e| match e {
+                IssueError::Invalid(crate::domain::Error::Invalid(errors)) => errors
+                    .iter()
+                    .map(|e| format!("{}: {}", cli_flag(&e.field), e.message))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                other => other.to_string(),
+            })?;
+            println!("API key {} created for role {}. It is shown once; keep it safe:", issued.key.id, role.as_str());
+            println!("{}", issued.secret.expose());
+            Ok(())
+        }
+    }
+}
+
+/// Names the command-line flag behind a validation field.
+fn cli_flag(field: &str) -> String {
+    match field {
+        "professional_id" => "--professional".into(),
+        f if f.starts_with("practice_ids") => "--practice".into(),
+        "role" => "--role".into(),
+        "name" => "--name".into(),
+        other => other.into(),
+    }
+}
+
+/// Connects and migrates: every command needs an up-to-date schema.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, String> {
+    let url = redact_url(&settings.database.url);
+    let store = store::connect(&settings.database)
+        .await
+        .map_err(|e| format!("cannot open the database {url} (database.url): {e}"))?;
+    store.migrate().await.map_err(|e| format!("cannot migrate the database {url}: {e}"))?;
+    Ok(store)
+}
+
+async fn serve(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    seed_demo: bool,
+) -> Result<(), String> {
+    if seed_demo {
+        demo::seed_if_empty(store.as_ref(), clock.now(), &settings).await.map_err(|e| format!("demo: {e}"))?;
+    }
+    let state = http::AppState::new(store.clone(), clock, &settings);
+    let app = http::router(state, &settings);
+    let listener = tokio::net::TcpListener::bind(settings.http.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {} (http.bind): {e}", settings.http.bind))?;
+    tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| format!("server: {e}"))
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish requests in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

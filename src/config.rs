@@ -1,0 +1,210 @@
+//! Typed settings: the built-in `config/default.toml`, then an optional file, then `SNP__SECTION__KEY`
+//! environment variables. A bad value stops start-up with a message naming the setting; `Debug` never prints
+//! the database password.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::domain::catalogue::Catalogue;
+use crate::domain::slot::SlotRules;
+
+/// The defaults, compiled in so a binary copied anywhere still starts.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+    pub slots: SlotSettings,
+    pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
+    pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub bind: SocketAddr,
+    pub max_body_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotSettings {
+    pub min_minutes: i64,
+    pub max_minutes: i64,
+    pub past_tolerance_minutes: i64,
+    pub max_days_ahead: i64,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {message}")]
+    File { path: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, Env::prefixed("SNP__").split("__"))
+    }
+
+    fn load_with_env(file: Option<&Path>, env: Env) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::File { path: path.display().to_string(), message: "not found".into() });
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let settings: Settings = figment.merge(env).extract().map_err(|e| ConfigError::Invalid(describe(e)))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Rules serde cannot express.
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(format!(
+                "database.url must start with sqlite:, postgres:// or postgresql:// (got {:?})",
+                redact_url(url)
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections must be at least 1".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            return invalid("http.max_body_bytes must be at least 1024".into());
+        }
+        if self.http.request_timeout_secs == 0 {
+            return invalid("http.request_timeout_secs must be at least 1".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return invalid(format!("log.level {:?} is not a tracing filter (e.g. info, snp=debug)", self.log.level));
+        }
+        let s = &self.slots;
+        if s.min_minutes < 1 || s.max_minutes < s.min_minutes {
+            return invalid("slots.min_minutes must be at least 1 and at most slots.max_minutes".into());
+        }
+        if s.past_tolerance_minutes < 0 || s.max_days_ahead < 1 || s.max_batch < 1 {
+            return invalid(
+                "slots.past_tolerance_minutes must be ≥ 0, slots.max_days_ahead and slots.max_batch ≥ 1".into(),
+            );
+        }
+        self.catalogue().check().map_err(ConfigError::Invalid)
+    }
+
+    pub fn catalogue(&self) -> Catalogue {
+        Catalogue { professions: self.professions.clone(), skills: self.skills.clone() }
+    }
+
+    pub fn slot_rules(&self) -> SlotRules {
+        SlotRules {
+            min_minutes: self.slots.min_minutes,
+            max_minutes: self.slots.max_minutes,
+            past_tolerance_minutes: self.slots.past_tolerance_minutes,
+            max_days_ahead: self.slots.max_days_ahead,
+        }
+    }
+}
+
+/// figment's messages name the key and its source; keep them, with the key spelt as in the files
+/// (`http.bind`, whether it came from `SNP__HTTP__BIND` or a file) and without the profile prefix.
+fn describe(error: figment::Error) -> String {
+    error.into_iter().map(|e| lowercase_key(&e.to_string().replace("\"default.", "\""))).collect::<Vec<_>>().join("; ")
+}
+
+fn lowercase_key(message: &str) -> String {
+    const MARKER: &str = "key \"";
+    let Some(start) = message.find(MARKER).map(|i| i + MARKER.len()) else { return message.to_string() };
+    let Some(len) = message[start..].find('"') else { return message.to_string() };
+    let key = message[start..start + len].to_ascii_lowercase();
+    format!("{}{}{}", &message[..start], key.trim_start_matches("default."), &message[start + len..])
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database", &self.database)
+            .field("http", &self.http)
+            .field("log", &self.log)
+            .field("slots", &self.slots)
+            .field("professions", &self.professions.keys().collect::<Vec<_>>())
+            .field("skills", &self.skills.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_debug_hides_the_password() {
+        let mut settings = Settings::load_with_env(None, Env::prefixed("SNP_TEST_NOTHING__")).unwrap();
+        assert_eq!(settings.http.bind.to_string(), "127.0.0.1:8080");
+        settings.database.url = "postgres://snp:hunter2@db/snp".into();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("postgres://snp:***@db/snp"));
+    }
+}

@@ -1,0 +1,114 @@
+//! Roles and what each may do: the one place where permissions are decided.
+//!
+//! Handlers ask questions of a [`Caller`] ("may this caller write slots of that professional at that practice?")
+//! rather than matching on roles themselves, so the role matrix of the contract lives here and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Coordinator,
+    Regulator,
+    Professional,
+    Publisher,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Self::Admin, Self::Coordinator, Self::Regulator, Self::Professional, Self::Publisher];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Coordinator => "coordinator",
+            Self::Regulator => "regulator",
+            Self::Professional => "professional",
+            Self::Publisher => "publisher",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+/// Who is calling, as established from their API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub key_id: String,
+    pub role: Role,
+    /// Set for the `professional` role: the one professional this key acts for.
+    pub professional_id: Option<String>,
+    /// Set for the `publisher` role: the practices whose professionals it publishes for.
+    pub practice_ids: Vec<String>,
+}
+
+/// Which slots a caller may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotScope {
+    All,
+    Professional(String),
+    Practices(Vec<String>),
+}
+
+impl Caller {
+    /// Create practices and professionals.
+    pub fn may_manage_directory(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Coordinator)
+    }
+
+    /// Create API keys.
+    pub fn may_manage_api_keys(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Publish or withdraw a slot of `professional_id` at `practice_id`.
+    pub fn may_write_slot(&self, professional_id: &str, practice_id: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Coordinator => true,
+            Role::Professional => self.professional_id.as_deref() == Some(professional_id),
+            Role::Publisher => self.practice_ids.iter().any(|p| p == practice_id),
+            Role::Regulator => false,
+        }
+    }
+
+    /// May this role publish slots at all (before looking at which ones)?
+    pub fn may_publish_slots(&self) -> bool {
+        self.role != Role::Regulator
+    }
+
+    /// Slots this caller may see: professionals see their own, publishers their practices'.
+    pub fn slot_scope(&self) -> SlotScope {
+        match self.role {
+            Role::Professional => SlotScope::Professional(self.professional_id.clone().unwrap_or_default()),
+            Role::Publisher => SlotScope::Practices(self.practice_ids.clone()),
+            _ => SlotScope::All,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            key_id: "k".into(),
+            role,
+            professional_id: (role == Role::Professional).then(|| "pro-1".into()),
+            practice_ids: if role == Role::Publisher { vec!["prac-1".into()] } else { vec![] },
+        }
+    }
+
+    #[test]
+    fn slot_writes_follow_the_role_matrix() {
+        assert!(caller(Role::Admin).may_write_slot("pro-2", "prac-2"));
+        assert!(caller(Role::Coordinator).may_write_slot("pro-2", "prac-2"));
+        assert!(!caller(Role::Regulator).may_write_slot("pro-1", "prac-1"));
+        assert!(caller(Role::Professional).may_write_slot("pro-1", "prac-9"));
+        assert!(!caller(Role::Professional).may_write_slot("pro-2", "prac-1"));
+        assert!(caller(Role::Publisher).may_write_slot("pro-7", "prac-1"));
+        assert!(!caller(Role::Publisher).may_write_slot("pro-7", "prac-2"));
+    }
+}

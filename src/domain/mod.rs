@@ -1,0 +1,99 @@
+//! Pure types and rules of unscheduled care: identifiers, places, practices, professionals, slots, roles.
+//!
+//! Nothing here performs I/O, reads a clock or knows about HTTP or SQL: time and randomness are passed in,
+//! so every rule can be tested with plain values. Validation collects *all* failing fields at once, because a
+//! professional fixing a form wants the whole list, not one error per round-trip.
+
+pub mod access;
+pub mod api_key;
+pub mod catalogue;
+pub mod geo;
+pub mod identifiers;
+pub mod phone;
+pub mod practice;
+pub mod professional;
+pub mod slot;
+pub mod time;
+
+use serde::Serialize;
+
+/// One invalid field: `field` is a JSON path as the client sent it (`slots[2].start`), `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// The domain layer's error: a rule was broken by the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input: {}", summarize(.0))]
+    Invalid(Vec<FieldError>),
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+}
+
+/// Accumulates field errors while a request is validated, then turns into `Ok` or [`Error::Invalid`].
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+    prefix: String,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A validator whose field names are prefixed, e.g. `slots[3].` for one item of a batch.
+    pub fn with_prefix(prefix: impl Into<String>) -> Self {
+        Self { errors: Vec::new(), prefix: prefix.into() }
+    }
+
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(format!("{}{}", self.prefix, field), message));
+    }
+
+    /// Records the error of a `Result`, keeping the value when there is none.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.push(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn absorb(&mut self, other: Validator) {
+        self.errors.extend(other.errors);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), Error> {
+        if self.errors.is_empty() { Ok(()) } else { Err(Error::Invalid(self.errors)) }
+    }
+}
+
+/// Trims a required text field and bounds its length (in characters).
+pub fn required_text(value: &str, max_chars: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    Ok(trimmed.to_string())
+}

@@ -1,0 +1,173 @@
+//! Professionals: who they are (RPPS/ADELI), what they do (profession, skills), where (practices), and what they
+//! accept (new patients, an extra patient beyond their slots, home visits within a radius).
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::catalogue::Catalogue;
+use super::identifiers::{Adeli, Rpps};
+use super::{Error, Validator, phone, required_text};
+
+/// What a client sends to create a professional.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfessionalInput {
+    /// 11-digit RPPS number (Luhn check digit); exactly one of `rpps` and `adeli`.
+    #[serde(default)]
+    pub rpps: Option<String>,
+    /// 9-digit ADELI number, for professions still registered there.
+    #[serde(default)]
+    pub adeli: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    /// A profession of the catalogue: gp, midwife, physio, nurse, dentist, pharmacist, …
+    pub profession: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    pub practice_ids: Vec<String>,
+    #[serde(default = "yes")]
+    pub accepts_new_patients: bool,
+    #[serde(default)]
+    pub accepts_overbooking: bool,
+    /// How far the professional travels for home visits, in km (1–100).
+    #[serde(default)]
+    pub home_visit_radius_km: Option<f64>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Professional {
+    pub id: String,
+    pub rpps: Option<String>,
+    pub adeli: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub profession: String,
+    pub skills: Vec<String>,
+    pub practice_ids: Vec<String>,
+    pub accepts_new_patients: bool,
+    pub accepts_overbooking: bool,
+    pub home_visit_radius_km: Option<f64>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Professional {
+    /// Validates the input against the catalogue. Whether the practices exist is the caller's check (it needs
+    /// the store); the ids are only de-duplicated here.
+    pub fn create(
+        id: String,
+        input: ProfessionalInput,
+        catalogue: &Catalogue,
+        now: DateTime<Utc>,
+    ) -> Result<Self, Error> {
+        let mut v = Validator::new();
+        let first_name = v.check("first_name", required_text(&input.first_name, 100));
+        let last_name = v.check("last_name", required_text(&input.last_name, 100));
+        let profession = v.check("profession", catalogue.profession(&input.profession));
+        let (rpps, adeli) = check_identifier(&mut v, &input, profession.map(|p| p.adeli_allowed));
+        let mut skills = Vec::new();
+        for (i, skill) in input.skills.iter().enumerate() {
+            if profession.is_some()
+                && v.check(&format!("skills[{i}]"), catalogue.check_skill(skill, &input.profession)).is_some()
+                && !skills.contains(skill)
+            {
+                skills.push(skill.clone());
+            }
+        }
+        skills.sort();
+        let mut practice_ids: Vec<String> = Vec::new();
+        if input.practice_ids.is_empty() {
+            v.push("practice_ids", "a professional works in at least one practice");
+        }
+        for pid in &input.practice_ids {
+            if !practice_ids.contains(pid) {
+                practice_ids.push(pid.clone());
+            }
+        }
+        if let Some(radius) = input.home_visit_radius_km
+            && !(radius.is_finite() && (1.0..=100.0).contains(&radius))
+        {
+            v.push("home_visit_radius_km", "must be between 1 and 100 km");
+        }
+        let email = match input.email.as_deref() {
+            Some(raw) => v.check("email", check_email(raw)).map(Some),
+            None => Some(None),
+        };
+        let phone = match input.phone.as_deref() {
+            Some(raw) => v.check("phone", phone::normalize(raw)).map(Some),
+            None => Some(None),
+        };
+        v.finish()?;
+        Ok(Professional {
+            id,
+            rpps,
+            adeli,
+            first_name: first_name.unwrap(),
+            last_name: last_name.unwrap(),
+            profession: input.profession,
+            skills,
+            practice_ids,
+            accepts_new_patients: input.accepts_new_patients,
+            accepts_overbooking: input.accepts_overbooking,
+            home_visit_radius_km: input.home_visit_radius_km,
+            email: email.unwrap(),
+            phone: phone.unwrap(),
+            created_at: now,
+        })
+    }
+
+    /// "Dr Claire Martin" style display name is left to templates; this is the neutral form.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+/// Exactly one of RPPS and ADELI; ADELI only where the profession allows it.
+fn check_identifier(
+    v: &mut Validator,
+    input: &ProfessionalInput,
+    adeli_allowed: Option<bool>,
+) -> (Option<String>, Option<String>) {
+    match (&input.rpps, &input.adeli) {
+        (Some(_), Some(_)) => {
+            v.push("adeli", "give either an RPPS or an ADELI number, not both");
+            (None, None)
+        }
+        (None, None) => {
+            v.push("rpps", "an RPPS number (or, for some professions, an ADELI number) is required");
+            (None, None)
+        }
+        (Some(raw), None) => (v.check("rpps", Rpps::parse(raw)).map(|r| r.as_str().to_string()), None),
+        (None, Some(raw)) => {
+            if adeli_allowed == Some(false) {
+                v.push("adeli", format!("{} are identified by their RPPS number, not ADELI", input.profession));
+                return (None, None);
+            }
+            (None, v.check("adeli", Adeli::parse(raw)).map(|a| a.as_str().to_string()))
+        }
+    }
+}
+
+/// A pragmatic address check: one `@`, a dotted domain, no spaces. Deliverability is the mail server's call.
+pub fn check_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let valid = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid { Ok(email.to_string()) } else { Err(format!("{raw:?} is not an email address")) }
+}

@@ -1,0 +1,123 @@
+//! The HTTP face of the engine: axum routers for the JSON API under `/api/v1`, health probes, the OpenAPI
+//! document; authentication by API key; request ids and tracing on every request.
+//!
+//! Handlers stay thin: parse (extractors) → ask the caller's permissions (`domain::access`) → validate
+//! (`domain`) → read/write (`store`) → render (`views`). Errors of every layer become an [`error::ApiError`],
+//! the one place that decides status codes.
+
+mod api_keys;
+pub mod error;
+pub mod extract;
+mod health;
+mod openapi;
+mod practices;
+mod professionals;
+mod slots;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use axum::routing::{delete, get, post};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::slot::SlotRules;
+use crate::store::Store;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub catalogue: Arc<Catalogue>,
+    pub slot_rules: SlotRules,
+    pub max_batch: usize,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: &Settings) -> Self {
+        AppState {
+            store,
+            clock,
+            catalogue: Arc::new(settings.catalogue()),
+            slot_rules: settings.slot_rules(),
+            max_batch: settings.slots.max_batch,
+        }
+    }
+}
+
+/// The whole application, ready to serve.
+pub fn router(state: AppState, settings: &Settings) -> Router {
+    let api = Router::new()
+        .route("/practices", post(practices::create).get(practices::list))
+        .route("/practices/{id}", get(practices::get_one))
+        .route("/professionals", post(professionals::create).get(professionals::list))
+        .route("/professionals/{id}", get(professionals::get_one))
+        .route("/slots", post(slots::publish).get(slots::list))
+        .route("/slots/{id}", delete(slots::withdraw).get(slots::get_one))
+        .route("/api-keys", post(api_keys::create));
+
+    let request_span = |request: &Request<_>| {
+        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        // The path only: query strings may one day carry personal data.
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+    };
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::document))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NotFound("No such resource.".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Duration::from_secs(settings.http.request_timeout_secs),
+                )),
+        )
+        .with_state(state)
+}
+
+/// A new opaque id (UUID v7: time-ordered, so indexes stay compact).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Default and maximum page sizes of list endpoints.
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1000;
+
+/// Checks `limit` and `offset` query parameters.
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<crate::store::Page, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    let offset = offset.unwrap_or(0);
+    let mut errors = Vec::new();
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        errors.push(crate::domain::FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    if offset < 0 {
+        errors.push(crate::domain::FieldError::new("offset", "must not be negative"));
+    }
+    if errors.is_empty() { Ok(crate::store::Page { limit, offset }) } else { Err(ApiError::Validation(errors)) }
+}

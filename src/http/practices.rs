@@ -1,0 +1,88 @@
+//! `/api/v1/practices`: create (admin, coordinator), read and list (every role).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Json, Query};
+use super::views::{PageInfo, PracticeView};
+use super::{ApiError, AppState, new_id, page};
+use crate::domain::access::Caller;
+use crate::domain::geo::Departement;
+use crate::domain::practice::{Practice, PracticeInput};
+use crate::store::PracticeFilter;
+
+#[utoipa::path(post, path = "/api/v1/practices", tag = "practices", request_body = PracticeInput,
+    security(("api_key" = [])),
+    responses((status = 201, body = PracticeView), (status = 400, body = super::error::Problem),
+              (status = 403, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PracticeInput>, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !caller.may_manage_directory() {
+        return Err(ApiError::Forbidden("Only admins and coordinators create practices.".into()));
+    }
+    let Json(input) = body?;
+    let practice = Practice::create(new_id(), input, state.clock.now())?;
+    state.store.insert_practice(&practice).await?;
+    tracing::info!(practice_id = %practice.id, "practice created");
+    let location = format!("/api/v1/practices/{}", practice.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(PracticeView::from(&practice))))
+}
+
+#[utoipa::path(get, path = "/api/v1/practices/{id}", tag = "practices", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Practice id")),
+    responses((status = 200, body = PracticeView), (status = 404, body = super::error::Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PracticeView>, ApiError> {
+    let practice = state.store.get_practice(&id).await?.ok_or_else(|| not_found(&id))?;
+    Ok(axum::Json(PracticeView::from(&practice)))
+}
+
+pub fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("No practice with id {id:?}."))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Only practices of this département.
+    departement: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PracticeList {
+    practices: Vec<PracticeView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+#[utoipa::path(get, path = "/api/v1/practices", tag = "practices", security(("api_key" = [])), params(ListParams),
+    responses((status = 200, body = PracticeList), (status = 422, body = super::error::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<PracticeList>, ApiError> {
+    let page = page(params.limit, params.offset)?;
+    let departement = match params.departement {
+        Some(raw) => {
+            Some(Departement::parse(&raw).map_err(|m| ApiError::invalid("departement", m))?.as_str().to_string())
+        }
+        None => None,
+    };
+    let filter = PracticeFilter { departement, page: page.clone() };
+    let practices = state.store.list_practices(&filter).await?;
+    Ok(axum::Json(PracticeList {
+        page: PageInfo::after(page.limit, page.offset, practices.len()),
+        practices: practices.iter().map(PracticeView::from).collect(),
+    }))
+}

@@ -1,0 +1,254 @@
+//! `/api/v1/slots`: publish a batch (all or nothing), list with filters, read one, withdraw a free one.
+//!
+//! Who may write: admins and coordinators anything; a professional key its own slots; a publisher key the
+//! slots of its practices. Overlaps are refused by the store (database-guaranteed), reported as
+//! 422 `slot_overlap` naming the slot's index.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Json, Query};
+use super::views::{PageInfo, SlotView};
+use super::{ApiError, AppState, new_id, page};
+use crate::domain::Validator;
+use crate::domain::access::{Caller, SlotScope};
+use crate::domain::practice::Practice;
+use crate::domain::professional::Professional;
+use crate::domain::slot::{Modality, Slot, SlotInput, SlotStatus, check_times};
+use crate::store::SlotFilter;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    slots: Vec<SlotInput>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SlotBatch {
+    slots: Vec<SlotView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/slots", tag = "slots", request_body = PublishRequest, security(("api_key" = [])),
+    responses((status = 201, body = SlotBatch), (status = 403, body = super::error::Problem),
+              (status = 422, description = "validation_failed or slot_overlap; `errors[].field` names the slot index",
+               body = super::error::Problem)))]
+pub async fn publish(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PublishRequest>, ApiError>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !caller.may_publish_slots() {
+        return Err(ApiError::Forbidden("Regulators search and book slots; they do not publish them.".into()));
+    }
+    let Json(request) = body?;
+    if request.slots.is_empty() {
+        return Err(ApiError::invalid("slots", "publish at least one slot"));
+    }
+    if request.slots.len() > state.max_batch {
+        return Err(ApiError::invalid("slots", format!("at most {} slots per request", state.max_batch)));
+    }
+    let now = state.clock.now();
+    let mut lookups = Lookups::default();
+    let mut v = Validator::new();
+    let mut slots = Vec::with_capacity(request.slots.len());
+    for (i, input) in request.slots.into_iter().enumerate() {
+        let mut item = Validator::with_prefix(format!("slots[{i}]."));
+        let (start, end) = (input.start.with_timezone(&Utc), input.end.with_timezone(&Utc));
+        check_times(&mut item, start, end, now, &state.slot_rules);
+        let professional = lookups.professional(&state, &input.professional_id).await?;
+        let practice = lookups.practice(&state, &input.practice_id).await?;
+        if professional.is_none() {
+            item.push("professional_id", format!("no professional with id {:?}", input.professional_id));
+        }
+        if practice.is_none() {
+            item.push("practice_id", format!("no practice with id {:?}", input.practice_id));
+        }
+        let (Some(professional), Some(practice)) = (professional, practice) else {
+            v.absorb(item);
+            continue;
+        };
+        if !professional.practice_ids.contains(&practice.id) {
+            item.push("practice_id", format!("{} does not work at {}", professional.display_name(), practice.name));
+        } else if !caller.may_write_slot(&professional.id, &practice.id) {
+            return Err(ApiError::Forbidden(format!(
+                "slots[{i}]: this key may not publish slots for this professional at this practice."
+            )));
+        }
+        if input.modality == Modality::HomeVisit && professional.home_visit_radius_km.is_none() {
+            item.push("modality", "this professional has no home-visit radius (home_visit_radius_km)");
+        }
+        slots.push(Slot {
+            id: new_id(),
+            professional_id: professional.id.clone(),
+            practice_id: practice.id.clone(),
+            start,
+            end,
+            modality: input.modality,
+            visibility: input.visibility,
+            status: SlotStatus::Free,
+            timezone: practice.timezone,
+            created_at: now,
+            updated_at: now,
+        });
+        v.absorb(item);
+    }
+    v.finish()?;
+    state.store.insert_slots(&slots).await?;
+    tracing::info!(count = slots.len(), "slots published");
+    Ok((StatusCode::CREATED, axum::Json(SlotBatch { slots: slots.iter().map(SlotView::from).collect() })))
+}
+
+/// Professionals and practices of one batch, each read once.
+#[derive(Default)]
+struct Lookups {
+    professionals: HashMap<String, Option<Professional>>,
+    practices: HashMap<String, Option<Practice>>,
+}
+
+impl Lookups {
+    async fn professional(&mut self, state: &AppState, id: &str) -> Result<Option<Professional>, ApiError> {
+        if !self.professionals.contains_key(id) {
+            let found = state.store.get_professional(id).await?;
+            self.professionals.insert(id.to_string(), found);
+        }
+        Ok(self.professionals[id].clone())
+    }
+
+    async fn practice(&mut self, state: &AppState, id: &str) -> Result<Option<Practice>, ApiError> {
+        if !self.practices.contains_key(id) {
+            let found = state.store.get_practice(id).await?;
+            self.practices.insert(id.to_string(), found);
+        }
+        Ok(self.practices[id].clone())
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    professional_id: Option<String>,
+    practice_id: Option<String>,
+    /// Slots starting at or after this instant (RFC 3339).
+    from: Option<String>,
+    /// Slots starting before this instant (RFC 3339).
+    to: Option<String>,
+    /// free, held, booked or withdrawn.
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SlotList {
+    slots: Vec<SlotView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+#[utoipa::path(get, path = "/api/v1/slots", tag = "slots", security(("api_key" = [])), params(ListParams),
+    responses((status = 200, body = SlotList), (status = 403, body = super::error::Problem),
+              (status = 422, body = super::error::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<SlotList>, ApiError> {
+    let page = page(params.limit, params.offset)?;
+    let mut v = Validator::new();
+    let from = params.from.as_deref().and_then(|raw| v.check("from", parse_instant(raw)));
+    let to = params.to.as_deref().and_then(|raw| v.check("to", parse_instant(raw)));
+    let status = params.status.as_deref().and_then(|raw| {
+        v.check("status", SlotStatus::parse(raw).ok_or_else(|| format!("expected one of {}", SlotStatus::expected())))
+    });
+    if let (Some(from), Some(to)) = (from, to)
+        && to <= from
+    {
+        v.push("to", "must be after from");
+    }
+    v.finish()?;
+    let mut filter = SlotFilter {
+        professional_id: params.professional_id,
+        practice_id: params.practice_id,
+        within_practices_of_key: None,
+        from,
+        to,
+        status,
+        page: page.clone(),
+    };
+    match caller.slot_scope() {
+        SlotScope::All => {}
+        SlotScope::Professional(own) => {
+            if filter.professional_id.as_ref().is_some_and(|asked| *asked != own) {
+                return Err(ApiError::Forbidden("A professional key lists its own slots only.".into()));
+            }
+            filter.professional_id = Some(own);
+        }
+        SlotScope::Practices(practices) => {
+            if filter.practice_id.as_ref().is_some_and(|asked| !practices.contains(asked)) {
+                return Err(ApiError::Forbidden("A publisher key lists the slots of its own practices only.".into()));
+            }
+            filter.within_practices_of_key = Some(caller.key_id.clone());
+        }
+    }
+    let slots = state.store.list_slots(&filter).await?;
+    Ok(axum::Json(SlotList {
+        page: PageInfo::after(page.limit, page.offset, slots.len()),
+        slots: slots.iter().map(SlotView::from).collect(),
+    }))
+}
+
+/// RFC 3339 with any offset. A `+` that arrived as a space (an unencoded query string) is put back.
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{raw:?} is not an RFC 3339 instant (e.g. 2026-11-27T18:00:00+01:00)"))
+}
+
+#[utoipa::path(get, path = "/api/v1/slots/{id}", tag = "slots", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Slot id")),
+    responses((status = 200, body = SlotView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<SlotView>, ApiError> {
+    let slot = state.store.get_slot(&id).await?.ok_or_else(|| not_found(&id))?;
+    let visible = match caller.slot_scope() {
+        SlotScope::All => true,
+        SlotScope::Professional(own) => slot.professional_id == own,
+        SlotScope::Practices(practices) => practices.contains(&slot.practice_id),
+    };
+    if !visible {
+        return Err(ApiError::Forbidden("This key may not read this slot.".into()));
+    }
+    Ok(axum::Json(SlotView::from(&slot)))
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::NotFound(format!("No slot with id {id:?}."))
+}
+
+#[utoipa::path(delete, path = "/api/v1/slots/{id}", tag = "slots", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Slot id")),
+    responses((status = 204, description = "Withdrawn"), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem),
+              (status = 409, description = "The slot is held, booked or already withdrawn", body = super::error::Problem)))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let slot = state.store.get_slot(&id).await?.ok_or_else(|| not_found(&id))?;
+    if !caller.may_write_slot(&slot.professional_id, &slot.practice_id) {
+        return Err(ApiError::Forbidden("This key may not withdraw this slot.".into()));
+    }
+    state.store.withdraw_slot(&id, state.clock.now()).await?;
+    tracing::info!(slot_id = %id, "slot withdrawn");
+    Ok(StatusCode::NO_CONTENT)
+}

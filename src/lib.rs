@@ -1,0 +1,26 @@
+//! # snp — an engine for unscheduled care (soins non programmés)
+//!
+//! A code tour, from the inside out. Dependencies point inwards: `http` → `store` → `domain`.
+//!
+//! - [`domain`]: pure types and rules — identifiers (RPPS/ADELI), places, practices, professionals, slots,
+//!   roles. No I/O, no clock reads.
+//! - [`clock`]: the injected clock (system in production, manual in tests).
+//! - [`config`]: typed settings from `config/default.toml`, an optional file and `SNP__…` variables.
+//! - [`store`]: the `Store` trait, with SQLite and PostgreSQL implementations; the only place with SQL, and the
+//!   place where concurrency guarantees (no overlapping slots) are enforced.
+//! - [`http`]: the axum routers of the JSON API, authentication by API key, the one error→response mapping,
+//!   the OpenAPI document.
+//! - [`api_keys`]: issuing API keys (256 random bits, stored as a digest), for the CLI, the API and the demo.
+//! - [`demo`]: the demo territory (Le Havre, Châtillonnais) seeded by `snp serve --demo`.
+//! - [`cli`]: the `snp` command line (serve, migrate, api-key create).
+//! - [`telemetry`]: tracing set-up (JSON logs, or pretty ones in a terminal).
+
+pub mod api_keys;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod telemetry;

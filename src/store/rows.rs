@@ -1,0 +1,176 @@
+//! Row types shared by both backends, and their conversion to domain types.
+//!
+//! `FromRow` is derived generically, so the same structs decode SQLite and PostgreSQL rows; the queries that
+//! produce them alias columns to these names. Values that the schema constrains but Rust parses (enums, zones)
+//! turn into [`StoreError::Corrupt`] if they ever fail, rather than panicking.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::StoreError;
+use crate::domain::access::Role;
+use crate::domain::api_key::ApiKey;
+use crate::domain::practice::{Practice, PracticeKind};
+use crate::domain::professional::Professional;
+use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn zone(raw: &str) -> Result<Tz, StoreError> {
+    raw.parse().map_err(|_| corrupt("time zone", raw))
+}
+
+/// Splits a comma-joined aggregate (`string_agg` / `group_concat`) into sorted values.
+fn split_list(joined: Option<String>) -> Vec<String> {
+    let mut values: Vec<String> =
+        joined.unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    values.sort();
+    values
+}
+
+#[derive(sqlx::FromRow)]
+pub struct PracticeRow {
+    id: String,
+    name: String,
+    kind: String,
+    address: String,
+    postal_code: String,
+    commune: String,
+    departement: String,
+    lat: f64,
+    lon: f64,
+    timezone: String,
+    phone: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<PracticeRow> for Practice {
+    type Error = StoreError;
+    fn try_from(r: PracticeRow) -> Result<Self, StoreError> {
+        Ok(Practice {
+            kind: PracticeKind::parse(&r.kind).ok_or_else(|| corrupt("practice kind", &r.kind))?,
+            timezone: zone(&r.timezone)?,
+            id: r.id,
+            name: r.name,
+            address: r.address,
+            postal_code: r.postal_code,
+            commune: r.commune,
+            departement: r.departement,
+            lat: r.lat,
+            lon: r.lon,
+            phone: r.phone,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ProfessionalRow {
+    id: String,
+    rpps: Option<String>,
+    adeli: Option<String>,
+    first_name: String,
+    last_name: String,
+    profession: String,
+    skills: Option<String>,
+    practice_ids: Option<String>,
+    accepts_new_patients: bool,
+    accepts_overbooking: bool,
+    home_visit_radius_km: Option<f64>,
+    email: Option<String>,
+    phone: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ProfessionalRow> for Professional {
+    fn from(r: ProfessionalRow) -> Self {
+        Professional {
+            id: r.id,
+            rpps: r.rpps,
+            adeli: r.adeli,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            profession: r.profession,
+            skills: split_list(r.skills),
+            practice_ids: split_list(r.practice_ids),
+            accepts_new_patients: r.accepts_new_patients,
+            accepts_overbooking: r.accepts_overbooking,
+            home_visit_radius_km: r.home_visit_radius_km,
+            email: r.email,
+            phone: r.phone,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SlotRow {
+    id: String,
+    professional_id: String,
+    practice_id: String,
+    start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    modality: String,
+    visibility: String,
+    status: String,
+    timezone: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<SlotRow> for Slot {
+    type Error = StoreError;
+    fn try_from(r: SlotRow) -> Result<Self, StoreError> {
+        Ok(Slot {
+            modality: Modality::parse(&r.modality).ok_or_else(|| corrupt("modality", &r.modality))?,
+            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("visibility", &r.visibility))?,
+            status: SlotStatus::parse(&r.status).ok_or_else(|| corrupt("slot status", &r.status))?,
+            timezone: zone(&r.timezone)?,
+            id: r.id,
+            professional_id: r.professional_id,
+            practice_id: r.practice_id,
+            start: r.start_at,
+            end: r.end_at,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ApiKeyRow {
+    id: String,
+    name: String,
+    role: String,
+    professional_id: Option<String>,
+    practice_ids: Option<String>,
+    key_digest: String,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+        Ok(ApiKey {
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            practice_ids: split_list(r.practice_ids),
+            id: r.id,
+            name: r.name,
+            professional_id: r.professional_id,
+            key_digest: r.key_digest,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+/// Converts rows, stopping at the first unreadable one.
+pub fn convert<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}

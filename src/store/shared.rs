@@ -1,0 +1,224 @@
+//! The part of the `Store` implementation that is identical on both backends, written once.
+//!
+//! `impl_store!` expands to the whole `impl Store for …` of a backend: the shared methods below plus the
+//! backend's own (connection set-up, migrations, the overlap guard). A backend type must provide the inherent
+//! methods `begin_write()` (its flavour of write transaction) and `migrator()`.
+
+use super::StoreError;
+
+/// Maps driver errors to store errors: constraint violations become domain-level conflicts, never a 500.
+pub fn map_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        let message = db.message().to_ascii_lowercase();
+        let constraint = db.constraint().unwrap_or_default().to_ascii_lowercase();
+        if db.is_unique_violation() {
+            if message.contains("rpps") || constraint.contains("rpps") {
+                return StoreError::Conflict("a professional with this RPPS number is already registered".into());
+            }
+            if message.contains("adeli") || constraint.contains("adeli") {
+                return StoreError::Conflict("a professional with this ADELI number is already registered".into());
+            }
+            return StoreError::Conflict("this record already exists".into());
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::MissingReference("a referenced record does not exist".into());
+        }
+    }
+    StoreError::Database(error)
+}
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
+        impl $store {
+            /// One slot row, inside the caller's publishing transaction.
+            async fn insert_slot(tx: &mut sqlx::Transaction<'static, $db>, slot: &Slot) -> Result<(), sqlx::Error> {
+                sqlx::query(sql::INSERT_SLOT)
+                    .bind(&slot.id)
+                    .bind(&slot.professional_id)
+                    .bind(&slot.practice_id)
+                    .bind(slot.start)
+                    .bind(slot.end)
+                    .bind(slot.modality.as_str())
+                    .bind(slot.visibility.as_str())
+                    .bind(slot.status.as_str())
+                    .bind(slot.created_at)
+                    .bind(slot.updated_at)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn check_ready(&self) -> Result<(), StoreError> {
+                let applied: i64 = sqlx::query_scalar(sql::COUNT_APPLIED_MIGRATIONS).fetch_one(&self.pool).await?;
+                let expected = self.migrator().iter().count() as i64;
+                if applied < expected {
+                    return Err(StoreError::Corrupt(format!("{applied} of {expected} migrations applied")));
+                }
+                Ok(())
+            }
+
+            async fn is_empty(&self) -> Result<bool, StoreError> {
+                let count: i64 = sqlx::query_scalar(sql::COUNT_PRACTICES).fetch_one(&self.pool).await?;
+                Ok(count == 0)
+            }
+
+            async fn insert_practice(&self, p: &Practice) -> Result<(), StoreError> {
+                sqlx::query(sql::INSERT_PRACTICE)
+                    .bind(&p.id)
+                    .bind(&p.name)
+                    .bind(p.kind.as_str())
+                    .bind(&p.address)
+                    .bind(&p.postal_code)
+                    .bind(&p.commune)
+                    .bind(&p.departement)
+                    .bind(p.lat)
+                    .bind(p.lon)
+                    .bind(p.timezone.name())
+                    .bind(&p.phone)
+                    .bind(p.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(map_error)?;
+                Ok(())
+            }
+
+            async fn get_practice(&self, id: &str) -> Result<Option<Practice>, StoreError> {
+                let row: Option<PracticeRow> = sqlx::query_as(sql::GET_PRACTICE).bind(id).fetch_optional(&self.pool).await?;
+                row.map(Practice::try_from).transpose()
+            }
+
+            async fn list_practices(&self, f: &PracticeFilter) -> Result<Vec<Practice>, StoreError> {
+                let rows: Vec<PracticeRow> = sqlx::query_as(sql::LIST_PRACTICES)
+                    .bind(&f.departement)
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn insert_professional(&self, p: &Professional) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_PROFESSIONAL)
+                    .bind(&p.id)
+                    .bind(&p.rpps)
+                    .bind(&p.adeli)
+                    .bind(&p.first_name)
+                    .bind(&p.last_name)
+                    .bind(&p.profession)
+                    .bind(p.accepts_new_patients)
+                    .bind(p.accepts_overbooking)
+                    .bind(p.home_visit_radius_km)
+                    .bind(&p.email)
+                    .bind(&p.phone)
+                    .bind(p.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                for skill in &p.skills {
+                    sqlx::query(sql::INSERT_PROFESSIONAL_SKILL).bind(&p.id).bind(skill).execute(&mut *tx).await.map_err(map_error)?;
+                }
+                for practice_id in &p.practice_ids {
+                    sqlx::query(sql::INSERT_PROFESSIONAL_PRACTICE)
+                        .bind(&p.id)
+                        .bind(practice_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_professional(&self, id: &str) -> Result<Option<Professional>, StoreError> {
+                let row: Option<ProfessionalRow> =
+                    sqlx::query_as(sql::GET_PROFESSIONAL).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Professional::from))
+            }
+
+            async fn list_professionals(&self, f: &ProfessionalFilter) -> Result<Vec<Professional>, StoreError> {
+                let rows: Vec<ProfessionalRow> = sqlx::query_as(sql::LIST_PROFESSIONALS)
+                    .bind(&f.practice_id)
+                    .bind(&f.profession)
+                    .bind(&f.skill)
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(Professional::from).collect())
+            }
+
+            async fn get_slot(&self, id: &str) -> Result<Option<Slot>, StoreError> {
+                let row: Option<SlotRow> = sqlx::query_as(sql::GET_SLOT).bind(id).fetch_optional(&self.pool).await?;
+                row.map(Slot::try_from).transpose()
+            }
+
+            async fn list_slots(&self, f: &SlotFilter) -> Result<Vec<Slot>, StoreError> {
+                let rows: Vec<SlotRow> = sqlx::query_as(sql::LIST_SLOTS)
+                    .bind(&f.professional_id)
+                    .bind(&f.practice_id)
+                    .bind(&f.within_practices_of_key)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.status.map(|s| s.as_str()))
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn withdraw_slot(&self, id: &str, now: DateTime<Utc>) -> Result<Slot, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let withdrawn: Option<String> =
+                    sqlx::query_scalar(sql::WITHDRAW_SLOT).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                let slot = self.get_slot(id).await?.ok_or(StoreError::NotFound)?;
+                match withdrawn {
+                    Some(_) => Ok(slot),
+                    None => Err(StoreError::SlotNotFree { status: slot.status }),
+                }
+            }
+
+            async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_API_KEY)
+                    .bind(&key.id)
+                    .bind(&key.name)
+                    .bind(key.role.as_str())
+                    .bind(&key.professional_id)
+                    .bind(&key.key_digest)
+                    .bind(key.created_at)
+                    .bind(key.revoked_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_error)?;
+                for practice_id in &key.practice_ids {
+                    sqlx::query(sql::INSERT_API_KEY_PRACTICE)
+                        .bind(&key.id)
+                        .bind(practice_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_error)?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_api_key(&self, digest: &str) -> Result<Option<ApiKey>, StoreError> {
+                let row: Option<ApiKeyRow> = sqlx::query_as(sql::FIND_API_KEY).bind(digest).fetch_optional(&self.pool).await?;
+                row.map(ApiKey::try_from).transpose()
+            }
+
+            $($specific)*
+        }
+    };
+}
+pub(crate) use impl_store;

@@ -1,0 +1,13 @@
+//! The integration suite, one binary (compiles once). Every contract test runs on SQLite and on PostgreSQL
+//! through `on_both_databases!`.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod errors;
+mod openapi;
+mod practices;
+mod professionals;
+mod schema;
+mod slots;
