@@ -56,6 +56,13 @@ enum ApiKeyCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// List keys (id, role, binding, state); secrets are never shown again.
+    List,
+    /// Revoke a key by its id: it is refused from the next request on.
+    Revoke {
+        /// The key's id, as printed by `create` or `list` (not the secret).
+        id: String,
+    },
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -114,6 +121,24 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("{}", issued.secret.expose());
             Ok(())
         }
+        Command::ApiKey(ApiKeyCommand::List) => {
+            let keys = store.list_api_keys().await.map_err(|e| e.to_string())?;
+            println!("{:<36}  {:<12}  {:<8}  {:<20}  name", "id", "role", "state", "created");
+            for key in keys {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                let created = key.created_at.format("%Y-%m-%d %H:%M UTC");
+                println!("{:<36}  {:<12}  {:<8}  {:<20}  {}", key.id, key.role.as_str(), state, created, key.name);
+            }
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Revoke { id }) => match store.revoke_api_key(&id, clock.now()).await {
+            Ok(()) => {
+                println!("API key {id} revoked");
+                Ok(())
+            }
+            Err(crate::store::StoreError::NotFound) => Err(format!("no API key with id {id:?} (see snp api-key list)")),
+            Err(other) => Err(other.to_string()),
+        },
     }
 }
 

@@ -1,6 +1,7 @@
-//! `/api/v1/api-keys`: admins issue keys over HTTP as `snp api-key create` does on the command line.
+//! `/api/v1/api-keys`: admins issue, list and revoke keys over HTTP, as `snp api-key …` does on the command
+//! line. Secrets are returned once, at creation; listings show metadata only.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -45,9 +46,7 @@ pub async fn create(
     caller: Caller,
     body: Result<Json<KeyInput>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !caller.may_manage_api_keys() {
-        return Err(ApiError::Forbidden("Only admins issue API keys.".into()));
-    }
+    only_admins(&caller)?;
     let Json(input) = body?;
     let request = KeyRequest {
         role: input.role,
@@ -74,4 +73,63 @@ pub async fn create(
             created_at: utc_rfc3339(key.created_at),
         }),
     ))
+}
+
+/// A key as listed: never its secret nor its digest.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyView {
+    id: String,
+    role: Role,
+    name: String,
+    professional_id: Option<String>,
+    practice_ids: Vec<String>,
+    created_at: String,
+    revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyList {
+    api_keys: Vec<ApiKeyView>,
+}
+
+fn only_admins(caller: &Caller) -> Result<(), ApiError> {
+    if caller.may_manage_api_keys() { Ok(()) } else { Err(ApiError::Forbidden("Only admins manage API keys.".into())) }
+}
+
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", security(("api_key" = [])),
+    responses((status = 200, body = ApiKeyList), (status = 403, body = super::error::Problem)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<ApiKeyList>, ApiError> {
+    only_admins(&caller)?;
+    let keys = state.store.list_api_keys().await?;
+    let api_keys = keys
+        .into_iter()
+        .map(|k| ApiKeyView {
+            id: k.id,
+            role: k.role,
+            name: k.name,
+            professional_id: k.professional_id,
+            practice_ids: k.practice_ids,
+            created_at: utc_rfc3339(k.created_at),
+            revoked_at: k.revoked_at.map(utc_rfc3339),
+        })
+        .collect();
+    Ok(axum::Json(ApiKeyList { api_keys }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", security(("api_key" = [])),
+    params(("id" = String, Path, description = "API key id (not the secret)")),
+    responses((status = 204, description = "Revoked: the key is refused from now on"),
+              (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    only_admins(&caller)?;
+    state.store.revoke_api_key(&id, state.clock.now()).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound(format!("No API key with id {id:?}.")),
+        other => other.into(),
+    })?;
+    tracing::info!(api_key_id = %id, revoked_by = %caller.key_id, "API key revoked");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -66,7 +66,8 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route("/professionals/{id}", get(professionals::get_one))
         .route("/slots", post(slots::publish).get(slots::list))
         .route("/slots/{id}", delete(slots::withdraw).get(slots::get_one))
-        .route("/api-keys", post(api_keys::create));
+        .route("/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/api-keys/{id}", delete(api_keys::revoke));
 
     let request_span = |request: &Request<_>| {
         let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");

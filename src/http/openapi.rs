@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         super::practices::create, super::practices::list, super::practices::get_one,
         super::professionals::create, super::professionals::list, super::professionals::get_one,
         super::slots::publish, super::slots::list, super::slots::get_one, super::slots::withdraw,
-        super::api_keys::create,
+        super::api_keys::create, super::api_keys::list, super::api_keys::revoke,
     ),
     modifiers(&BearerAuth)
 )]

@@ -110,6 +110,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// The unrevoked key with this digest.
     async fn find_api_key(&self, digest: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// Every key, revoked ones included (digests, never secrets).
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key at once; [`StoreError::NotFound`] for an unknown id. Revoking twice is harmless.
+    async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 /// Opens the store named by the URL's scheme.

@@ -217,6 +217,19 @@ macro_rules! impl_store {
                 row.map(ApiKey::try_from).transpose()
             }
 
+            async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+                let rows: Vec<ApiKeyRow> = sqlx::query_as(sql::LIST_API_KEYS).fetch_all(&self.pool).await?;
+                convert(rows)
+            }
+
+            async fn revoke_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let revoked: Option<String> =
+                    sqlx::query_scalar(sql::REVOKE_API_KEY).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                revoked.map(|_| ()).ok_or(StoreError::NotFound)
+            }
+
             $($specific)*
         }
     };

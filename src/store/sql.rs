@@ -67,6 +67,12 @@ pub const FIND_API_KEY: &str = "SELECT k.id, k.name, k.role, k.professional_id, 
     (SELECT string_agg(p.practice_id, ',') FROM api_key_practices p WHERE p.api_key_id = k.id) AS practice_ids, \
     k.key_digest, k.created_at, k.revoked_at \
     FROM api_keys k WHERE k.key_digest = $1 AND k.revoked_at IS NULL";
+pub const LIST_API_KEYS: &str = "SELECT k.id, k.name, k.role, k.professional_id, \
+    (SELECT string_agg(p.practice_id, ',') FROM api_key_practices p WHERE p.api_key_id = k.id) AS practice_ids, \
+    k.key_digest, k.created_at, k.revoked_at \
+    FROM api_keys k ORDER BY k.created_at, k.id";
+/// Revocation is idempotent: revoking a revoked key keeps its first revocation time.
+pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id";
 
 pub const COUNT_PRACTICES: &str = "SELECT COUNT(*) FROM practices";
 pub const COUNT_APPLIED_MIGRATIONS: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";

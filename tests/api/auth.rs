@@ -16,6 +16,7 @@ on_both_databases!(
     a_publisher_key_touches_only_its_practices,
     regulators_cannot_publish_or_withdraw,
     only_admins_issue_api_keys_and_bindings_are_checked,
+    a_revoked_key_is_refused_at_once_and_listings_never_show_secrets,
 );
 
 async fn every_api_route_requires_a_valid_key(app: TestApp) {
@@ -31,6 +32,8 @@ async fn every_api_route_requires_a_valid_key(app: TestApp) {
         (Method::GET, "/api/v1/slots/x"),
         (Method::DELETE, "/api/v1/slots/x"),
         (Method::POST, "/api/v1/api-keys"),
+        (Method::GET, "/api/v1/api-keys"),
+        (Method::DELETE, "/api/v1/api-keys/x"),
     ];
     let wrong_secret = format!("snp_{}", "0".repeat(64));
     for (method, path) in routes {
@@ -185,4 +188,27 @@ async fn only_admins_issue_api_keys_and_bindings_are_checked(app: TestApp) {
         let response = app.post("/api/v1/api-keys", &app.admin_key, body.clone()).await;
         assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), [field], "{body}");
     }
+}
+
+async fn a_revoked_key_is_refused_at_once_and_listings_never_show_secrets(app: TestApp) {
+    let created =
+        app.post("/api/v1/api-keys", &app.admin_key, json!({"role": "regulator", "name": "SAS 76 poste 3"})).await;
+    let (id, secret) = (created.body["id"].as_str().unwrap(), created.body["key"].as_str().unwrap());
+    assert_eq!(app.get("/api/v1/practices", secret).await.status, StatusCode::OK);
+    app.get("/api/v1/api-keys", secret).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.delete(&format!("/api/v1/api-keys/{id}"), secret).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    let listed = app.get("/api/v1/api-keys", &app.admin_key).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(!listed.text.contains(secret), "a listing never shows a secret");
+    assert!(!listed.text.contains(&snp::domain::api_key::digest(secret)), "nor its digest");
+    let entry = listed.body["api_keys"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+    assert_eq!(entry["role"], "regulator");
+    assert_eq!(entry["revoked_at"], serde_json::Value::Null);
+    assert_eq!(app.delete(&format!("/api/v1/api-keys/{id}"), &app.admin_key).await.status, StatusCode::NO_CONTENT);
+    app.get("/api/v1/practices", secret).await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(app.delete(&format!("/api/v1/api-keys/{id}"), &app.admin_key).await.status, StatusCode::NO_CONTENT);
+    app.delete("/api/v1/api-keys/unknown", &app.admin_key).await.problem(StatusCode::NOT_FOUND, "not_found");
+    let listed = app.get("/api/v1/api-keys", &app.admin_key).await;
+    let entry = listed.body["api_keys"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+    assert_eq!(entry["revoked_at"], "2026-11-24T08:00:00Z");
 }

@@ -58,6 +58,17 @@ async fn api_key_create_prints_a_working_key_on_the_last_line() {
         assert_eq!(stored.role.as_str(), "regulator");
         assert_eq!(stored.name, "SAS 76");
         assert_ne!(stored.key_digest, key, "the secret itself is not stored");
+        let listed = snp(&url, &["api-key", "list"], &[]);
+        assert!(listed.status.success());
+        assert!(stdout(&listed).contains(&stored.id) && stdout(&listed).contains("active"));
+        assert!(!stdout(&listed).contains(key));
+        let revoked = snp(&url, &["api-key", "revoke", &stored.id], &[]);
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert!(store.find_api_key(&api_key::digest(key)).await.unwrap().is_none(), "a revoked key is refused");
+        assert!(stdout(&snp(&url, &["api-key", "list"], &[])).contains("revoked"));
+        let unknown = snp(&url, &["api-key", "revoke", "nope"], &[]);
+        assert_eq!(unknown.status.code(), Some(1));
+        assert!(stderr(&unknown).contains("no API key"));
     }
 }
 
