@@ -121,10 +121,17 @@ impl Settings {
         if s.min_minutes < 1 || s.max_minutes < s.min_minutes {
             return invalid("slots.min_minutes must be at least 1 and at most slots.max_minutes".into());
         }
-        if s.past_tolerance_minutes < 0 || s.max_days_ahead < 1 || s.max_batch < 1 {
-            return invalid(
-                "slots.past_tolerance_minutes must be ≥ 0, slots.max_days_ahead and slots.max_batch ≥ 1".into(),
-            );
+        if s.max_minutes > 24 * 60 {
+            return invalid("slots.max_minutes must be at most 1440 (a day)".into());
+        }
+        if !(0..=24 * 60).contains(&s.past_tolerance_minutes) {
+            return invalid("slots.past_tolerance_minutes must be between 0 and 1440".into());
+        }
+        if !(1..=3660).contains(&s.max_days_ahead) {
+            return invalid("slots.max_days_ahead must be between 1 and 3660 (ten years)".into());
+        }
+        if !(1..=10_000).contains(&s.max_batch) {
+            return invalid("slots.max_batch must be between 1 and 10000".into());
         }
         self.catalogue().check().map_err(ConfigError::Invalid)
     }
@@ -157,8 +164,25 @@ fn lowercase_key(message: &str) -> String {
     format!("{}{}{}", &message[..start], key.trim_start_matches("default."), &message[start + len..])
 }
 
-/// Hides the password of a database URL.
+/// Hides the password of a database URL, in the authority (`user:pass@`) or as a `password=` parameter.
 pub fn redact_url(url: &str) -> String {
+    let redacted = redact_authority(url);
+    match redacted.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => redacted,
+    }
+}
+
+fn redact_authority(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
@@ -206,5 +230,9 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("postgres://snp:***@db/snp"));
+        assert_eq!(
+            redact_url("postgres://db/snp?user=a&password=hunter2&sslmode=require"),
+            "postgres://db/snp?user=a&password=***&sslmode=require"
+        );
     }
 }

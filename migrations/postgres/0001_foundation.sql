@@ -5,7 +5,7 @@ CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 CREATE TABLE practices (
     id          TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
+    name        TEXT COLLATE "C" NOT NULL, -- bytewise order, as SQLite sorts: identical lists on both
     kind        TEXT NOT NULL CHECK (kind IN ('cabinet', 'msp', 'esp', 'centre_de_sante')),
     address     TEXT NOT NULL,
     postal_code TEXT NOT NULL,
@@ -23,8 +23,8 @@ CREATE TABLE professionals (
     id                   TEXT PRIMARY KEY,
     rpps                 TEXT UNIQUE,
     adeli                TEXT UNIQUE,
-    first_name           TEXT NOT NULL,
-    last_name            TEXT NOT NULL,
+    first_name           TEXT COLLATE "C" NOT NULL,
+    last_name            TEXT COLLATE "C" NOT NULL,
     profession           TEXT NOT NULL,
     accepts_new_patients BOOLEAN NOT NULL,
     accepts_overbooking  BOOLEAN NOT NULL,

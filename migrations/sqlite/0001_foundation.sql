@@ -1,5 +1,6 @@
 -- Foundation: practices, professionals, slots, API keys (SQLite).
--- Instants are TEXT in one fixed-width UTC format (YYYY-MM-DDTHH:MM:SS.ffffffZ) so that text order is time order.
+-- Instants are TEXT written by sqlx as RFC 3339 in UTC (2026-11-27T17:00:00+00:00, fraction digits only when
+-- non-zero): for four-digit years text order is time order, because '+' sorts before '.' and the digits.
 
 CREATE TABLE practices (
     id          TEXT PRIMARY KEY,

@@ -44,9 +44,10 @@ pub struct Caller {
     pub practice_ids: Vec<String>,
 }
 
-/// Which slots a caller may list.
+/// What part of the directory (professionals) and of the slots a caller may see: professional keys their own,
+/// publisher keys those of their practices, everyone else all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SlotScope {
+pub enum Scope {
     All,
     Professional(String),
     Practices(Vec<String>),
@@ -78,12 +79,21 @@ impl Caller {
         self.role != Role::Regulator
     }
 
-    /// Slots this caller may see: professionals see their own, publishers their practices'.
-    pub fn slot_scope(&self) -> SlotScope {
+    /// Professionals and slots this caller may see.
+    pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Professional => SlotScope::Professional(self.professional_id.clone().unwrap_or_default()),
-            Role::Publisher => SlotScope::Practices(self.practice_ids.clone()),
-            _ => SlotScope::All,
+            Role::Professional => Scope::Professional(self.professional_id.clone().unwrap_or_default()),
+            Role::Publisher => Scope::Practices(self.practice_ids.clone()),
+            _ => Scope::All,
+        }
+    }
+
+    /// May this caller see this professional (who works at `practice_ids`)?
+    pub fn may_see_professional(&self, professional_id: &str, practice_ids: &[String]) -> bool {
+        match self.scope() {
+            Scope::All => true,
+            Scope::Professional(own) => own == professional_id,
+            Scope::Practices(mine) => practice_ids.iter().any(|p| mine.contains(p)),
         }
     }
 }

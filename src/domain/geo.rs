@@ -50,7 +50,10 @@ impl Departement {
         let code = raw.trim().to_ascii_uppercase();
         let valid = match code.len() {
             2 if code == "2A" || code == "2B" => true,
-            2 => code.parse::<u8>().is_ok_and(|n| (1..=95).contains(&n) && n != 20),
+            2 => {
+                code.bytes().all(|b| b.is_ascii_digit())
+                    && code.parse::<u8>().is_ok_and(|n| (1..=95).contains(&n) && n != 20)
+            }
             3 => OVERSEAS.iter().any(|(c, _)| *c == code),
             _ => false,
         };
@@ -97,7 +100,7 @@ mod tests {
         for ok in ["01", "76", "2A", "2b", "95", "971", "976", "988"] {
             assert!(Departement::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["00", "20", "96", "2C", "979", "7", "9711", ""] {
+        for bad in ["00", "20", "96", "2C", "979", "7", "9711", "", "+7", "-1", " 7"] {
             assert!(Departement::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Departement::parse("974").unwrap().default_timezone(), Tz::Indian__Reunion);

@@ -8,10 +8,12 @@ pub mod access;
 pub mod api_key;
 pub mod catalogue;
 pub mod geo;
+pub mod holidays;
 pub mod identifiers;
 pub mod phone;
 pub mod practice;
 pub mod professional;
+pub mod recurrence;
 pub mod slot;
 pub mod time;
 
@@ -94,6 +96,9 @@ pub fn required_text(value: &str, max_chars: usize) -> Result<String, String> {
     }
     if trimmed.chars().count() > max_chars {
         return Err(format!("must be at most {max_chars} characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
     }
     Ok(trimmed.to_string())
 }

@@ -149,6 +149,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::MissingReference(message) => ApiError::invalid("body", message),
+            StoreError::InvalidValue(message) => ApiError::BadRequest(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

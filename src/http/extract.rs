@@ -64,7 +64,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    refuse_nul_characters(bytes)?;
     Ok(value)
+}
+
+/// A `\u0000` escape would put a NUL in stored text, which PostgreSQL refuses: reject it, naming the field.
+/// The precise walk runs only when the cheap byte search finds a candidate.
+fn refuse_nul_characters(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(5).any(|w| w.eq_ignore_ascii_case(b"u0000")) {
+        return Ok(());
+    }
+    fn find(value: &serde_json::Value, path: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, v)| find(v, format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                if k.contains('\0') { Some(child) } else { find(v, child) }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    match find(&value, String::new()) {
+        Some(field) => Err(ApiError::invalid(
+            if field.is_empty() { "body".into() } else { field },
+            "must not contain NUL characters",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Turns serde's message into a field error, pointing at the missing or unknown field itself when serde names it.

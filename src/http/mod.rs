@@ -21,12 +21,18 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -59,15 +65,9 @@ impl AppState {
 
 /// The whole application, ready to serve.
 pub fn router(state: AppState, settings: &Settings) -> Router {
-    let api = Router::new()
-        .route("/practices", post(practices::create).get(practices::list))
-        .route("/practices/{id}", get(practices::get_one))
-        .route("/professionals", post(professionals::create).get(professionals::list))
-        .route("/professionals/{id}", get(professionals::get_one))
-        .route("/slots", post(slots::publish).get(slots::list))
-        .route("/slots/{id}", delete(slots::withdraw).get(slots::get_one))
-        .route("/api-keys", post(api_keys::create).get(api_keys::list))
-        .route("/api-keys/{id}", delete(api_keys::revoke));
+    // The OpenAPI document is generated from the very router that serves: nothing routed is undocumented.
+    let (api, document) = api_routes().split_for_parts();
+    let document = Arc::new(document);
 
     let request_span = |request: &Request<_>| {
         let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -75,14 +75,11 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
     };
 
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::document))
-        .nest("/api/v1", api)
+    api.route("/openapi.json", get(move || openapi::document(document.clone())))
         .fallback(|| async { ApiError::NotFound("No such resource.".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
+        .layer(middleware::from_fn(refuse_nul_in_uri))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -92,12 +89,42 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(|_panic| {
+                    ApiError::Internal("a handler panicked".into()).into_response()
+                }))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Duration::from_secs(settings.http.request_timeout_secs),
                 )),
         )
         .with_state(state)
+}
+
+/// Every documented route, with its handlers: `routes!` takes the path and method from each handler's
+/// `#[utoipa::path]`, so the document and the router cannot drift apart.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(practices::create, practices::list))
+        .routes(routes!(practices::get_one))
+        .routes(routes!(professionals::create, professionals::list))
+        .routes(routes!(professionals::get_one))
+        .routes(routes!(slots::publish, slots::list))
+        .routes(routes!(slots::get_one, slots::withdraw))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+}
+
+/// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:
+/// answer 400 here, identically on both backends.
+async fn refuse_nul_in_uri(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let uri = request.uri();
+    let has_nul = |part: &str| part.to_ascii_lowercase().contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return ApiError::BadRequest("The address contains a NUL character (%00).".into()).into_response();
+    }
+    next.run(request).await
 }
 
 /// A new opaque id (UUID v7: time-ordered, so indexes stay compact).

@@ -1,4 +1,5 @@
-//! `/api/v1/professionals`: create (admin, coordinator), read and list (every role).
+//! `/api/v1/professionals`: create (admin, coordinator); read and list — everyone for admins, coordinators and
+//! regulators, a professional key itself only, a publisher key the professionals of its practices.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -9,7 +10,7 @@ use super::extract::{Json, Query};
 use super::views::{PageInfo, ProfessionalView};
 use super::{ApiError, AppState, new_id, page};
 use crate::domain::FieldError;
-use crate::domain::access::Caller;
+use crate::domain::access::{Caller, Scope};
 use crate::domain::professional::{Professional, ProfessionalInput};
 use crate::store::ProfessionalFilter;
 
@@ -58,10 +59,13 @@ pub async fn create(
     responses((status = 200, body = ProfessionalView), (status = 404, body = super::error::Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ProfessionalView>, ApiError> {
     let professional = state.store.get_professional(&id).await?.ok_or_else(|| not_found(&id))?;
+    if !caller.may_see_professional(&professional.id, &professional.practice_ids) {
+        return Err(ApiError::Forbidden("This key may not read this professional.".into()));
+    }
     Ok(axum::Json(ProfessionalView::new(&professional, &state.catalogue)))
 }
 
@@ -93,7 +97,7 @@ pub struct ProfessionalList {
     responses((status = 200, body = ProfessionalList), (status = 422, body = super::error::Problem)))]
 pub async fn list(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<ProfessionalList>, ApiError> {
     let page = page(params.limit, params.offset)?;
@@ -105,7 +109,21 @@ pub async fn list(
     {
         return Err(ApiError::invalid("skill", format!("unknown skill {skill:?}")));
     }
+    let (professional_id, within_practices_of_key) = match caller.scope() {
+        Scope::All => (None, None),
+        Scope::Professional(own) => (Some(own), None),
+        Scope::Practices(mine) => {
+            if params.practice_id.as_ref().is_some_and(|asked| !mine.contains(asked)) {
+                return Err(ApiError::Forbidden(
+                    "A publisher key lists the professionals of its practices only.".into(),
+                ));
+            }
+            (None, Some(caller.key_id.clone()))
+        }
+    };
     let filter = ProfessionalFilter {
+        professional_id,
+        within_practices_of_key,
         practice_id: params.practice_id,
         profession: params.profession,
         skill: params.skill,

@@ -9,14 +9,14 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Query};
 use super::views::{PageInfo, SlotView};
 use super::{ApiError, AppState, new_id, page};
 use crate::domain::Validator;
-use crate::domain::access::{Caller, SlotScope};
+use crate::domain::access::{Caller, Scope};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Modality, Slot, SlotInput, SlotStatus, check_times};
@@ -58,6 +58,12 @@ pub async fn publish(
     let mut slots = Vec::with_capacity(request.slots.len());
     for (i, input) in request.slots.into_iter().enumerate() {
         let mut item = Validator::with_prefix(format!("slots[{i}]."));
+        // Permission first, on the ids as sent: a key learns nothing about professionals it may not touch.
+        if !caller.may_write_slot(&input.professional_id, &input.practice_id) {
+            return Err(ApiError::Forbidden(format!(
+                "slots[{i}]: this key may not publish slots for this professional at this practice."
+            )));
+        }
         let (start, end) = (input.start.with_timezone(&Utc), input.end.with_timezone(&Utc));
         check_times(&mut item, start, end, now, &state.slot_rules);
         let professional = lookups.professional(&state, &input.professional_id).await?;
@@ -73,11 +79,7 @@ pub async fn publish(
             continue;
         };
         if !professional.practice_ids.contains(&practice.id) {
-            item.push("practice_id", format!("{} does not work at {}", professional.display_name(), practice.name));
-        } else if !caller.may_write_slot(&professional.id, &practice.id) {
-            return Err(ApiError::Forbidden(format!(
-                "slots[{i}]: this key may not publish slots for this professional at this practice."
-            )));
+            item.push("practice_id", "this professional does not work at this practice");
         }
         if input.modality == Modality::HomeVisit && professional.home_visit_radius_km.is_none() {
             item.push("modality", "this professional has no home-visit radius (home_visit_radius_km)");
@@ -180,15 +182,15 @@ pub async fn list(
         status,
         page: page.clone(),
     };
-    match caller.slot_scope() {
-        SlotScope::All => {}
-        SlotScope::Professional(own) => {
+    match caller.scope() {
+        Scope::All => {}
+        Scope::Professional(own) => {
             if filter.professional_id.as_ref().is_some_and(|asked| *asked != own) {
                 return Err(ApiError::Forbidden("A professional key lists its own slots only.".into()));
             }
             filter.professional_id = Some(own);
         }
-        SlotScope::Practices(practices) => {
+        Scope::Practices(practices) => {
             if filter.practice_id.as_ref().is_some_and(|asked| !practices.contains(asked)) {
                 return Err(ApiError::Forbidden("A publisher key lists the slots of its own practices only.".into()));
             }
@@ -203,10 +205,16 @@ pub async fn list(
 }
 
 /// RFC 3339 with any offset. A `+` that arrived as a space (an unencoded query string) is put back.
+/// Years are bounded to 1900–9999 in UTC: beyond, the instant means nothing here, and SQLite's text form of
+/// instants (whose order is time order only for four-digit years) must never see one.
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
+    let instant = DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("{raw:?} is not an RFC 3339 instant (e.g. 2026-11-27T18:00:00+01:00)"))
+        .map_err(|_| format!("{raw:?} is not an RFC 3339 instant (e.g. 2026-11-27T18:00:00+01:00)"))?;
+    if !(1900..=9999).contains(&instant.year()) {
+        return Err(format!("{raw:?} is outside the years 1900–9999"));
+    }
+    Ok(instant)
 }
 
 #[utoipa::path(get, path = "/api/v1/slots/{id}", tag = "slots", security(("api_key" = [])),
@@ -219,10 +227,10 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<SlotView>, ApiError> {
     let slot = state.store.get_slot(&id).await?.ok_or_else(|| not_found(&id))?;
-    let visible = match caller.slot_scope() {
-        SlotScope::All => true,
-        SlotScope::Professional(own) => slot.professional_id == own,
-        SlotScope::Practices(practices) => practices.contains(&slot.practice_id),
+    let visible = match caller.scope() {
+        Scope::All => true,
+        Scope::Professional(own) => slot.professional_id == own,
+        Scope::Practices(practices) => practices.contains(&slot.practice_id),
     };
     if !visible {
         return Err(ApiError::Forbidden("This key may not read this slot.".into()));

@@ -141,7 +141,7 @@ pub struct PageInfo {
 
 impl PageInfo {
     pub fn after(limit: i64, offset: i64, returned: usize) -> Self {
-        let next_offset = (returned as i64 == limit).then_some(offset + limit);
+        let next_offset = if returned as i64 == limit { offset.checked_add(limit) } else { None };
         PageInfo { limit, offset, next_offset }
     }
 }

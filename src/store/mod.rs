@@ -45,8 +45,19 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migrations: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database refused a value (e.g. a NUL character in text on PostgreSQL).
+    #[error("{0}")]
+    InvalidValue(String),
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+/// Every driver error goes through [`shared::map_error`], reads included: constraint violations and refused
+/// values never surface as a 500.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        shared::map_error(error)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,6 +74,10 @@ pub struct PracticeFilter {
 
 #[derive(Debug, Clone, Default)]
 pub struct ProfessionalFilter {
+    /// Only this professional (a professional key's own scope).
+    pub professional_id: Option<String>,
+    /// Only professionals working at a practice this API key is bound to (a publisher's scope).
+    pub within_practices_of_key: Option<String>,
     pub practice_id: Option<String>,
     pub profession: Option<String>,
     pub skill: Option<String>,

@@ -23,6 +23,10 @@ pub fn map_error(error: sqlx::Error) -> StoreError {
         if db.is_foreign_key_violation() {
             return StoreError::MissingReference("a referenced record does not exist".into());
         }
+        // PostgreSQL: 22021 invalid byte sequence (a NUL in text), 22P05 untranslatable character.
+        if matches!(db.code().as_deref(), Some("22021") | Some("22P05")) {
+            return StoreError::InvalidValue("text must not contain NUL or untranslatable characters".into());
+        }
     }
     StoreError::Database(error)
 }
@@ -148,6 +152,8 @@ macro_rules! impl_store {
                     .bind(&f.practice_id)
                     .bind(&f.profession)
                     .bind(&f.skill)
+                    .bind(&f.professional_id)
+                    .bind(&f.within_practices_of_key)
                     .bind(f.page.limit)
                     .bind(f.page.offset)
                     .fetch_all(&self.pool)

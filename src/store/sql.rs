@@ -1,6 +1,7 @@
 //! SQL shared by both backends. `$n` placeholders work in SQLite and PostgreSQL alike, `string_agg` exists in
 //! both (SQLite ≥ 3.44, bundled), and instants are bound as `DateTime<Utc>` everywhere: sqlx encodes them for
-//! SQLite as RFC 3339 text in UTC, whose text order is time order, so range comparisons work on both.
+//! SQLite as RFC 3339 text in UTC (`…T17:00:00+00:00`, fraction digits only when non-zero), whose text order is
+//! time order for four-digit years — so the API refuses instants outside 1900–9999 before they reach a query.
 
 pub const INSERT_PRACTICE: &str = "INSERT INTO practices \
     (id, name, kind, address, postal_code, commune, departement, lat, lon, timezone, phone, created_at) \
@@ -34,7 +35,10 @@ pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name
     WHERE ($1 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l WHERE l.professional_id = p.id AND l.practice_id = $1)) \
       AND ($2 IS NULL OR p.profession = $2) \
       AND ($3 IS NULL OR EXISTS (SELECT 1 FROM professional_skills s WHERE s.professional_id = p.id AND s.skill = $3)) \
-    ORDER BY p.last_name, p.first_name, p.id LIMIT $4 OFFSET $5";
+      AND ($4 IS NULL OR p.id = $4) \
+      AND ($5 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l JOIN api_key_practices k \
+                                 ON k.practice_id = l.practice_id WHERE l.professional_id = p.id AND k.api_key_id = $5)) \
+    ORDER BY p.last_name, p.first_name, p.id LIMIT $6 OFFSET $7";
 
 pub const INSERT_SLOT: &str = "INSERT INTO slots \
     (id, professional_id, practice_id, start_at, end_at, modality, visibility, status, created_at, updated_at) \

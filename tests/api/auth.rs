@@ -11,7 +11,7 @@ use crate::on_both_databases;
 on_both_databases!(
     every_api_route_requires_a_valid_key,
     directory_writes_are_for_admins_and_coordinators,
-    every_role_may_read_the_directory,
+    directory_reads_are_scoped_for_professional_and_publisher_keys,
     a_professional_key_touches_only_its_own_slots,
     a_publisher_key_touches_only_its_practices,
     regulators_cannot_publish_or_withdraw,
@@ -83,19 +83,34 @@ async fn directory_writes_are_for_admins_and_coordinators(app: TestApp) {
     assert_eq!(list.body["practices"].as_array().unwrap().len(), 2);
 }
 
-async fn every_role_may_read_the_directory(app: TestApp) {
-    let practice = app.practice(json!({})).await;
-    let professional = app.professional(&[&practice], json!({})).await;
-    for key in [
-        app.key(Role::Coordinator, None, &[]).await,
-        app.key(Role::Regulator, None, &[]).await,
-        app.key(Role::Professional, Some(&professional), &[]).await,
-        app.key(Role::Publisher, None, &[&practice]).await,
-    ] {
-        assert_eq!(app.get(&format!("/api/v1/practices/{practice}"), &key).await.status, StatusCode::OK);
-        assert_eq!(app.get(&format!("/api/v1/professionals/{professional}"), &key).await.status, StatusCode::OK);
-        assert_eq!(app.get("/api/v1/professionals", &key).await.status, StatusCode::OK);
+async fn directory_reads_are_scoped_for_professional_and_publisher_keys(app: TestApp) {
+    let mine = app.practice(json!({})).await;
+    let other = app.practice(json!({"name": "Cabinet voisin"})).await;
+    let me = app.professional(&[&mine], json!({"last_name": "Ardouin"})).await;
+    let stranger = app.professional(&[&other], json!({"last_name": "Berthe"})).await;
+    let ids = |r: &crate::helpers::TestResponse| -> Vec<String> {
+        r.body["professionals"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+    };
+    for key in [app.key(Role::Coordinator, None, &[]).await, app.key(Role::Regulator, None, &[]).await] {
+        assert_eq!(app.get(&format!("/api/v1/professionals/{stranger}"), &key).await.status, StatusCode::OK);
+        assert_eq!(ids(&app.get("/api/v1/professionals", &key).await), [me.clone(), stranger.clone()]);
     }
+    let professional = app.key(Role::Professional, Some(&me), &[]).await;
+    let publisher = app.key(Role::Publisher, None, &[&mine]).await;
+    for key in [&professional, &publisher] {
+        assert_eq!(app.get(&format!("/api/v1/professionals/{me}"), key).await.status, StatusCode::OK);
+        let hidden = app.get(&format!("/api/v1/professionals/{stranger}"), key).await;
+        hidden.problem(StatusCode::FORBIDDEN, "forbidden");
+        assert!(!hidden.text.contains("Berthe"));
+        let listed = app.get("/api/v1/professionals", key).await;
+        assert_eq!(ids(&listed), [me.as_str()]);
+        assert!(!listed.text.contains("Berthe"), "no contact details of professionals out of scope");
+        // Everyone may read practices: they are public places.
+        assert_eq!(app.get(&format!("/api/v1/practices/{other}"), key).await.status, StatusCode::OK);
+    }
+    app.get(&format!("/api/v1/professionals?practice_id={other}"), &publisher)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
 }
 
 async fn a_professional_key_touches_only_its_own_slots(app: TestApp) {
@@ -132,10 +147,16 @@ async fn a_publisher_key_touches_only_its_practices(app: TestApp) {
     let key = app.key(Role::Publisher, None, &[&mine]).await;
     let ok = app.publish(&key, vec![slot(&pro, &mine, 60, 15)]).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.text);
+    // A professional who does not work at the publisher's practice: refused without revealing who it is.
+    let outsider = app.professional(&[&other], json!({"last_name": "Inconnu"})).await;
+    let refused = app.publish(&key, vec![slot(&outsider, &mine, 60, 15)]).await;
+    assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["slots[0].practice_id"]);
+    assert!(!refused.text.contains("Inconnu"));
     app.publish(&key, vec![slot(&pro, &other, 120, 15)]).await.problem(StatusCode::FORBIDDEN, "forbidden");
     let elsewhere = app.publish(&app.admin_key, vec![slot(&pro, &other, 180, 15)]).await;
     let elsewhere = elsewhere.body["slots"][0]["id"].as_str().unwrap().to_string();
     app.delete(&format!("/api/v1/slots/{elsewhere}"), &key).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get(&format!("/api/v1/slots/{elsewhere}"), &key).await.problem(StatusCode::FORBIDDEN, "forbidden");
     let listed = app.get("/api/v1/slots", &key).await;
     let practices: Vec<&str> =
         listed.body["slots"].as_array().unwrap().iter().map(|s| s["practice_id"].as_str().unwrap()).collect();

@@ -13,6 +13,7 @@ on_both_databases!(
     an_oversized_body_is_413,
     unknown_routes_and_methods_answer_problem_json,
     responses_carry_a_request_id,
+    nul_characters_and_out_of_range_numbers_are_refused_identically_on_both_databases,
 );
 
 async fn malformed_json_is_400_in_our_format_and_writes_nothing(app: TestApp) {
@@ -61,4 +62,28 @@ async fn responses_carry_a_request_id(app: TestApp) {
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.headers["x-request-id"], "regulation-desk-42", "a caller's id is kept for correlation");
+}
+
+async fn nul_characters_and_out_of_range_numbers_are_refused_identically_on_both_databases(app: TestApp) {
+    let mut body = crate::helpers::practice_body();
+    body["name"] = json!("MSP\u{0}X");
+    let response = app.post("/api/v1/practices", &app.admin_key, body).await;
+    assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["name"]);
+    let mut body = crate::helpers::practice_body();
+    body["phone"] = json!("06\u{0}12");
+    let response = app.post("/api/v1/practices", &app.admin_key, body).await;
+    assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["phone"]);
+    let response = app.post("/api/v1/slots", &app.admin_key, json!({"slots": [{"professional_id": "a\u{0}b"}]})).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text);
+    for path in ["/api/v1/practices/a%00b", "/api/v1/slots?professional_id=a%00b", "/api/v1/professionals/%00"] {
+        app.get(path, &app.admin_key).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    }
+    // Instants beyond four-digit years, and offsets at the edge of i64.
+    let far = app.get("/api/v1/slots?to=9999-12-31T23:30:00-01:00", &app.admin_key).await;
+    assert_eq!(far.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["to"]);
+    let response = app.get("/api/v1/practices?offset=9223372036854775807", &app.admin_key).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    let response = app.get("/api/v1/practices?offset=9223372036854775808", &app.admin_key).await;
+    assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["offset"]);
+    assert_eq!(app.get("/api/v1/practices", &app.admin_key).await.body["practices"], json!([]));
 }

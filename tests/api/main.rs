@@ -9,5 +9,6 @@ mod errors;
 mod openapi;
 mod practices;
 mod professionals;
+mod recurrence;
 mod schema;
 mod slots;
