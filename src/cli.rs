@@ -172,13 +172,22 @@ async fn serve(
     if seed_demo {
         demo::seed_if_empty(store.as_ref(), clock.now(), &settings).await.map_err(|e| format!("demo: {e}"))?;
     }
+    let interval = std::time::Duration::from_secs(settings.availability.refresh_interval_minutes * 60);
+    let horizon = crate::availability::spawn_horizon_job(
+        store.clone(),
+        clock.clone(),
+        settings.availability.horizon_days,
+        interval,
+    );
     let state = http::AppState::new(store.clone(), clock, &settings);
     let app = http::router(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.http.bind)
         .await
         .map_err(|e| format!("cannot listen on {} (http.bind): {e}", settings.http.bind))?;
     tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| format!("server: {e}"))
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    horizon.abort();
+    served.map_err(|e| format!("server: {e}"))
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish requests in flight.

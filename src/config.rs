@@ -23,6 +23,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub log: LogSettings,
     pub slots: SlotSettings,
+    pub availability: AvailabilitySettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
 }
@@ -66,6 +67,14 @@ pub struct SlotSettings {
     pub past_tolerance_minutes: i64,
     pub max_days_ahead: i64,
     pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvailabilitySettings {
+    pub horizon_days: i64,
+    pub refresh_interval_minutes: u64,
+    pub max_preview_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +141,16 @@ impl Settings {
         }
         if !(1..=10_000).contains(&s.max_batch) {
             return invalid("slots.max_batch must be between 1 and 10000".into());
+        }
+        let a = &self.availability;
+        if !(1..=366).contains(&a.horizon_days) {
+            return invalid("availability.horizon_days must be between 1 and 366".into());
+        }
+        if !(1..=24 * 60).contains(&a.refresh_interval_minutes) {
+            return invalid("availability.refresh_interval_minutes must be between 1 and 1440 (at least daily)".into());
+        }
+        if !(1..=3660).contains(&a.max_preview_days) {
+            return invalid("availability.max_preview_days must be between 1 and 3660".into());
         }
         self.catalogue().check().map_err(ConfigError::Invalid)
     }
@@ -212,6 +231,7 @@ impl fmt::Debug for Settings {
             .field("http", &self.http)
             .field("log", &self.log)
             .field("slots", &self.slots)
+            .field("availability", &self.availability)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
             .finish()

@@ -368,6 +368,7 @@ fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateT
                     visibility: window.visibility,
                     status: SlotStatus::Free,
                     timezone: zone,
+                    rule_id: None,
                     created_at: now,
                     updated_at: now,
                 });

@@ -10,12 +10,14 @@
 //!   place where concurrency guarantees (no overlapping slots) are enforced.
 //! - [`http`]: the axum routers of the JSON API, authentication by API key, the one error→response mapping,
 //!   the OpenAPI document.
+//! - [`availability`]: the rolling horizon — rules materialised into slots, and the background job doing it.
 //! - [`api_keys`]: issuing API keys (256 random bits, stored as a digest), for the CLI, the API and the demo.
 //! - [`demo`]: the demo territory (Le Havre, Châtillonnais) seeded by `snp serve --demo`.
 //! - [`cli`]: the `snp` command line (serve, migrate, api-key create).
 //! - [`telemetry`]: tracing set-up (JSON logs, or pretty ones in a terminal).
 
 pub mod api_keys;
+pub mod availability;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -89,6 +89,8 @@ pub struct Slot {
     pub status: SlotStatus,
     /// The practice's zone, for the local times people read.
     pub timezone: Tz,
+    /// The availability rule this slot was materialised from; `None` for a one-off slot.
+    pub rule_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

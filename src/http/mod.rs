@@ -5,6 +5,7 @@
 //! (`domain`) → read/write (`store`) → render (`views`). Errors of every layer become an [`error::ApiError`],
 //! the one place that decides status codes.
 
+mod absences;
 mod api_keys;
 pub mod error;
 pub mod extract;
@@ -12,6 +13,7 @@ mod health;
 mod openapi;
 mod practices;
 mod professionals;
+mod rules;
 mod slots;
 pub mod views;
 
@@ -49,6 +51,8 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub slot_rules: SlotRules,
     pub max_batch: usize,
+    pub horizon_days: i64,
+    pub max_preview_days: i64,
 }
 
 impl AppState {
@@ -59,6 +63,8 @@ impl AppState {
             catalogue: Arc::new(settings.catalogue()),
             slot_rules: settings.slot_rules(),
             max_batch: settings.slots.max_batch,
+            horizon_days: settings.availability.horizon_days,
+            max_preview_days: settings.availability.max_preview_days,
         }
     }
 }
@@ -114,6 +120,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(slots::get_one, slots::withdraw))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(rules::create, rules::list))
+        .routes(routes!(rules::get_one, rules::replace, rules::delete))
+        .routes(routes!(rules::preview))
+        .routes(routes!(absences::create, absences::list))
+        .routes(routes!(absences::delete))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

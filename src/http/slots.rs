@@ -94,6 +94,7 @@ pub async fn publish(
             visibility: input.visibility,
             status: SlotStatus::Free,
             timezone: practice.timezone,
+            rule_id: None,
             created_at: now,
             updated_at: now,
         });
@@ -180,6 +181,7 @@ pub async fn list(
         from,
         to,
         status,
+        rule_id: None,
         page: page.clone(),
     };
     match caller.scope() {

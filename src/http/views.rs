@@ -106,6 +106,8 @@ pub struct SlotView {
     pub modality: Modality,
     pub visibility: Visibility,
     pub status: SlotStatus,
+    /// The availability rule that produced this slot, if any.
+    pub rule_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -125,6 +127,7 @@ impl From<&Slot> for SlotView {
             modality: s.modality,
             visibility: s.visibility,
             status: s.status,
+            rule_id: s.rule_id.clone(),
             created_at: utc_rfc3339(s.created_at),
             updated_at: utc_rfc3339(s.updated_at),
         }

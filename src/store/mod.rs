@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
+use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Slot, SlotStatus};
@@ -93,7 +94,37 @@ pub struct SlotFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub status: Option<SlotStatus>,
+    /// Only the slots materialised from this availability rule.
+    pub rule_id: Option<String>,
     pub page: Page,
+}
+
+/// Rules or absences of one professional, or of the professionals an API key's practices employ.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeFilter {
+    pub professional_id: Option<String>,
+    pub within_practices_of_key: Option<String>,
+    pub page: Page,
+}
+
+/// Why a slot of a rule was not materialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The rule already produced this slot (re-running the horizon changes nothing).
+    AlreadyPresent,
+    /// Another live slot of the professional overlaps it.
+    Overlap,
+    /// The professional is absent then.
+    Absence,
+}
+
+/// What declaring an absence did to the professional's slots.
+#[derive(Debug, Clone, Default)]
+pub struct AbsenceEffects {
+    pub rule_slots_removed: u64,
+    pub one_off_slots_withdrawn: u64,
+    /// Held and booked slots in the absence: left as they are, for the professional to handle.
+    pub kept: Vec<Slot>,
 }
 
 #[async_trait]
@@ -121,6 +152,27 @@ pub trait Store: Send + Sync + 'static {
     async fn list_slots(&self, filter: &SlotFilter) -> Result<Vec<Slot>, StoreError>;
     /// Withdraws a free slot; [`StoreError::SlotNotFree`] when it is held, booked or already withdrawn.
     async fn withdraw_slot(&self, id: &str, now: DateTime<Utc>) -> Result<Slot, StoreError>;
+
+    async fn insert_rule(&self, rule: &AvailabilityRule) -> Result<(), StoreError>;
+    /// A rule that has not been deleted.
+    async fn get_rule(&self, id: &str) -> Result<Option<AvailabilityRule>, StoreError>;
+    async fn list_rules(&self, filter: &ScopeFilter) -> Result<Vec<AvailabilityRule>, StoreError>;
+    async fn list_active_rule_ids(&self) -> Result<Vec<String>, StoreError>;
+    /// Replaces a rule and removes its free slots starting at or after `now` (held and booked ones stay);
+    /// returns how many were removed.
+    async fn replace_rule(&self, rule: &AvailabilityRule, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Deletes a rule (kept for the record) and removes its free future slots; returns how many.
+    async fn delete_rule(&self, id: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Inserts the slots of a rule, in one transaction serialised per professional: each slot is inserted or
+    /// skipped with its reason (the answer is aligned with `slots`).
+    async fn materialize_rule_slots(&self, slots: &[Slot]) -> Result<Vec<Option<SkipReason>>, StoreError>;
+
+    /// Records an absence; in the same transaction removes free rule slots and withdraws free one-off slots in
+    /// its range, and reports the held and booked ones it leaves alone.
+    async fn insert_absence(&self, absence: &Absence, now: DateTime<Utc>) -> Result<AbsenceEffects, StoreError>;
+    async fn get_absence(&self, id: &str) -> Result<Option<Absence>, StoreError>;
+    async fn list_absences(&self, filter: &ScopeFilter) -> Result<Vec<Absence>, StoreError>;
+    async fn delete_absence(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// The unrevoked key with this digest.

@@ -12,11 +12,12 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use super::rows::{ApiKeyRow, PracticeRow, ProfessionalRow, SlotRow, convert};
+use super::rows::{AbsenceRow, ApiKeyRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert};
 use super::shared::{impl_store, map_error};
-use super::{PracticeFilter, ProfessionalFilter, SlotFilter, StoreError, sql};
+use super::{AbsenceEffects, PracticeFilter, ProfessionalFilter, ScopeFilter, SkipReason, SlotFilter, StoreError, sql};
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
+use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::Slot;
@@ -46,6 +47,13 @@ impl PostgresStore {
         &MIGRATOR
     }
 
+    /// Serialises writers of the same professionals' slots, always in id order (no deadlock). FOR NO KEY
+    /// UPDATE does not block the foreign-key checks of other writers.
+    async fn lock_professionals(tx: &mut Transaction<'static, Postgres>, ids: &[&str]) -> Result<(), StoreError> {
+        sqlx::query(LOCK_PROFESSIONALS).bind(ids).execute(&mut **tx).await?;
+        Ok(())
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
@@ -63,14 +71,13 @@ impl_store!(PostgresStore, Postgres, "postgres", {
 
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        // Publishers of the same professional queue here, in id order: without this, two batches inserting
-        // overlapping slots in different orders wait on each other's exclusion checks and deadlock; with it,
-        // the second simply meets the first's committed slots and fails with 23P01. FOR NO KEY UPDATE does not
-        // block the foreign-key checks of other writers.
+        // Publishers of the same professional queue here: without this, two batches inserting overlapping
+        // slots in different orders wait on each other's exclusion checks and deadlock; with it, the second
+        // simply meets the first's committed slots and fails with 23P01.
         let mut professionals: Vec<&str> = slots.iter().map(|s| s.professional_id.as_str()).collect();
         professionals.sort_unstable();
         professionals.dedup();
-        sqlx::query(LOCK_PROFESSIONALS).bind(&professionals).execute(&mut *tx).await?;
+        Self::lock_professionals(&mut tx, &professionals).await?;
         for (index, slot) in slots.iter().enumerate() {
             if let Err(error) = Self::insert_slot(&mut tx, slot).await {
                 return Err(if is_exclusion_violation(&error) {

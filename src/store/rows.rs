@@ -10,8 +10,10 @@ use chrono_tz::Tz;
 use super::StoreError;
 use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
+use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
+use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -116,6 +118,7 @@ pub struct SlotRow {
     visibility: String,
     status: String,
     timezone: String,
+    rule_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -133,6 +136,7 @@ impl TryFrom<SlotRow> for Slot {
             practice_id: r.practice_id,
             start: r.start_at,
             end: r.end_at,
+            rule_id: r.rule_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -164,6 +168,112 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             created_at: r.created_at,
             revoked_at: r.revoked_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct RuleRow {
+    id: String,
+    professional_id: String,
+    practice_id: String,
+    weekdays: String,
+    start_time: String,
+    end_time: String,
+    slot_minutes: i32,
+    modality: String,
+    visibility: String,
+    valid_from: String,
+    valid_until: Option<String>,
+    public_holidays: String,
+    season_from: Option<String>,
+    season_to: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<RuleRow> for AvailabilityRule {
+    type Error = StoreError;
+    fn try_from(r: RuleRow) -> Result<Self, StoreError> {
+        let weekdays =
+            r.weekdays.split(',').map(parse_weekday).collect::<Result<Vec<_>, _>>().map_err(StoreError::Corrupt)?;
+        let season = match (r.season_from, r.season_to) {
+            (Some(from), Some(to)) => Some(Season {
+                from: MonthDay::parse(&from).map_err(StoreError::Corrupt)?,
+                to: MonthDay::parse(&to).map_err(StoreError::Corrupt)?,
+            }),
+            _ => None,
+        };
+        Ok(AvailabilityRule {
+            recurrence: Recurrence {
+                weekdays,
+                start_time: parse_time(&r.start_time).map_err(StoreError::Corrupt)?,
+                end_time: parse_time(&r.end_time).map_err(StoreError::Corrupt)?,
+                slot_minutes: i64::from(r.slot_minutes),
+                valid_from: parse_date(&r.valid_from).map_err(StoreError::Corrupt)?,
+                valid_until: r.valid_until.as_deref().map(parse_date).transpose().map_err(StoreError::Corrupt)?,
+                public_holidays: HolidayPolicy::parse(&r.public_holidays)
+                    .ok_or_else(|| corrupt("holiday policy", &r.public_holidays))?,
+                season,
+            },
+            modality: Modality::parse(&r.modality).ok_or_else(|| corrupt("modality", &r.modality))?,
+            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("visibility", &r.visibility))?,
+            id: r.id,
+            professional_id: r.professional_id,
+            practice_id: r.practice_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// The text columns a rule is stored in (the inverse of `RuleRow`'s conversion).
+pub struct RuleColumns {
+    pub weekdays: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub slot_minutes: i32,
+    pub valid_from: String,
+    pub valid_until: Option<String>,
+    pub season_from: Option<String>,
+    pub season_to: Option<String>,
+}
+
+impl RuleColumns {
+    pub fn of(rule: &AvailabilityRule) -> Self {
+        let r = &rule.recurrence;
+        RuleColumns {
+            weekdays: r.weekdays.iter().map(|d| weekday_name(*d)).collect::<Vec<_>>().join(","),
+            start_time: r.start_time.format("%H:%M").to_string(),
+            end_time: r.end_time.format("%H:%M").to_string(),
+            slot_minutes: i32::try_from(r.slot_minutes).unwrap_or(i32::MAX),
+            valid_from: r.valid_from.format("%Y-%m-%d").to_string(),
+            valid_until: r.valid_until.map(|d| d.format("%Y-%m-%d").to_string()),
+            season_from: r.season.map(|s| s.from.format()),
+            season_to: r.season.map(|s| s.to.format()),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AbsenceRow {
+    id: String,
+    professional_id: String,
+    start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    reason: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<AbsenceRow> for Absence {
+    fn from(r: AbsenceRow) -> Self {
+        Absence {
+            id: r.id,
+            professional_id: r.professional_id,
+            start: r.start_at,
+            end: r.end_at,
+            reason: r.reason,
+            created_at: r.created_at,
+        }
     }
 }
 

@@ -47,9 +47,60 @@ macro_rules! impl_store {
                     .bind(slot.status.as_str())
                     .bind(slot.created_at)
                     .bind(slot.updated_at)
+                    .bind(&slot.rule_id)
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
+            }
+
+            /// Why a rule slot cannot be inserted now, if it cannot (inside the caller's write transaction).
+            async fn rule_slot_obstacle(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                slot: &Slot,
+            ) -> Result<Option<SkipReason>, StoreError> {
+                let present: Option<i32> =
+                    sqlx::query_scalar(sql::RULE_SLOT_EXISTS).bind(&slot.rule_id).bind(slot.start).fetch_optional(&mut **tx).await?;
+                if present.is_some() {
+                    return Ok(Some(SkipReason::AlreadyPresent));
+                }
+                let overlap: Option<i32> = sqlx::query_scalar(sql::FIND_OVERLAP)
+                    .bind(&slot.professional_id)
+                    .bind(slot.start)
+                    .bind(slot.end)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if overlap.is_some() {
+                    return Ok(Some(SkipReason::Overlap));
+                }
+                let absent: Option<i32> = sqlx::query_scalar(sql::FIND_ABSENCE_OVERLAP)
+                    .bind(&slot.professional_id)
+                    .bind(slot.start)
+                    .bind(slot.end)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                Ok(absent.map(|_| SkipReason::Absence))
+            }
+
+            fn bind_rule<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                rule: &'q AvailabilityRule,
+                columns: &'q RuleColumns,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(&rule.id)
+                    .bind(&rule.professional_id)
+                    .bind(&rule.practice_id)
+                    .bind(&columns.weekdays)
+                    .bind(&columns.start_time)
+                    .bind(&columns.end_time)
+                    .bind(columns.slot_minutes)
+                    .bind(rule.modality.as_str())
+                    .bind(rule.visibility.as_str())
+                    .bind(&columns.valid_from)
+                    .bind(&columns.valid_until)
+                    .bind(rule.public_holidays_str())
+                    .bind(&columns.season_from)
+                    .bind(&columns.season_to)
             }
         }
 
@@ -176,6 +227,7 @@ macro_rules! impl_store {
                     .bind(f.status.map(|s| s.as_str()))
                     .bind(f.page.limit)
                     .bind(f.page.offset)
+                    .bind(&f.rule_id)
                     .fetch_all(&self.pool)
                     .await?;
                 convert(rows)
@@ -221,6 +273,147 @@ macro_rules! impl_store {
             async fn find_api_key(&self, digest: &str) -> Result<Option<ApiKey>, StoreError> {
                 let row: Option<ApiKeyRow> = sqlx::query_as(sql::FIND_API_KEY).bind(digest).fetch_optional(&self.pool).await?;
                 row.map(ApiKey::try_from).transpose()
+            }
+
+            async fn insert_rule(&self, rule: &AvailabilityRule) -> Result<(), StoreError> {
+                let columns = RuleColumns::of(rule);
+                Self::bind_rule(sqlx::query(sql::INSERT_RULE), rule, &columns)
+                    .bind(rule.created_at)
+                    .bind(rule.updated_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_rule(&self, id: &str) -> Result<Option<AvailabilityRule>, StoreError> {
+                let row: Option<RuleRow> = sqlx::query_as(sql::GET_RULE).bind(id).fetch_optional(&self.pool).await?;
+                row.map(AvailabilityRule::try_from).transpose()
+            }
+
+            async fn list_rules(&self, f: &ScopeFilter) -> Result<Vec<AvailabilityRule>, StoreError> {
+                let rows: Vec<RuleRow> = sqlx::query_as(sql::LIST_RULES)
+                    .bind(&f.professional_id)
+                    .bind(&f.within_practices_of_key)
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn list_active_rule_ids(&self) -> Result<Vec<String>, StoreError> {
+                Ok(sqlx::query_scalar(sql::LIST_ACTIVE_RULE_IDS).fetch_all(&self.pool).await?)
+            }
+
+            async fn replace_rule(&self, rule: &AvailabilityRule, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                let columns = RuleColumns::of(rule);
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &[rule.professional_id.as_str()]).await?;
+                // The UPDATE's parameters follow INSERT_RULE's order; `updated_at` is the 15th.
+                let updated = Self::bind_rule(sqlx::query(sql::UPDATE_RULE), rule, &columns)
+                    .bind(rule.updated_at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if updated.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let removed =
+                    sqlx::query(sql::REMOVE_FUTURE_FREE_RULE_SLOTS).bind(&rule.id).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(removed.rows_affected())
+            }
+
+            async fn delete_rule(&self, id: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted: Option<String> =
+                    sqlx::query_scalar(sql::DELETE_RULE).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                if deleted.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let removed = sqlx::query(sql::REMOVE_FUTURE_FREE_RULE_SLOTS).bind(id).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(removed.rows_affected())
+            }
+
+            async fn materialize_rule_slots(&self, slots: &[Slot]) -> Result<Vec<Option<SkipReason>>, StoreError> {
+                let mut professionals: Vec<&str> = slots.iter().map(|s| s.professional_id.as_str()).collect();
+                professionals.sort_unstable();
+                professionals.dedup();
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &professionals).await?;
+                let mut outcome = Vec::with_capacity(slots.len());
+                for slot in slots {
+                    let obstacle = Self::rule_slot_obstacle(&mut tx, slot).await?;
+                    if obstacle.is_none() {
+                        Self::insert_slot(&mut tx, slot).await?;
+                    }
+                    outcome.push(obstacle);
+                }
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn insert_absence(&self, a: &Absence, now: DateTime<Utc>) -> Result<AbsenceEffects, StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &[a.professional_id.as_str()]).await?;
+                sqlx::query(sql::INSERT_ABSENCE)
+                    .bind(&a.id)
+                    .bind(&a.professional_id)
+                    .bind(a.start)
+                    .bind(a.end)
+                    .bind(&a.reason)
+                    .bind(a.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let removed = sqlx::query(sql::REMOVE_FREE_RULE_SLOTS_IN_RANGE)
+                    .bind(&a.professional_id)
+                    .bind(a.start)
+                    .bind(a.end)
+                    .execute(&mut *tx)
+                    .await?;
+                let withdrawn = sqlx::query(sql::WITHDRAW_FREE_ONE_OFF_SLOTS_IN_RANGE)
+                    .bind(&a.professional_id)
+                    .bind(a.start)
+                    .bind(a.end)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let kept: Vec<SlotRow> = sqlx::query_as(sql::HELD_OR_BOOKED_IN_RANGE)
+                    .bind(&a.professional_id)
+                    .bind(a.start)
+                    .bind(a.end)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(AbsenceEffects {
+                    rule_slots_removed: removed.rows_affected(),
+                    one_off_slots_withdrawn: withdrawn.rows_affected(),
+                    kept: convert(kept)?,
+                })
+            }
+
+            async fn get_absence(&self, id: &str) -> Result<Option<Absence>, StoreError> {
+                let row: Option<AbsenceRow> = sqlx::query_as(sql::GET_ABSENCE).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Absence::from))
+            }
+
+            async fn list_absences(&self, f: &ScopeFilter) -> Result<Vec<Absence>, StoreError> {
+                let rows: Vec<AbsenceRow> = sqlx::query_as(sql::LIST_ABSENCES)
+                    .bind(&f.professional_id)
+                    .bind(&f.within_practices_of_key)
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(Absence::from).collect())
+            }
+
+            async fn delete_absence(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let deleted: Option<String> =
+                    sqlx::query_scalar(sql::DELETE_ABSENCE).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                deleted.map(|_| ()).ok_or(StoreError::NotFound)
             }
 
             async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {

@@ -41,16 +41,20 @@ pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name
     ORDER BY p.last_name, p.first_name, p.id LIMIT $6 OFFSET $7";
 
 pub const INSERT_SLOT: &str = "INSERT INTO slots \
-    (id, professional_id, practice_id, start_at, end_at, modality, visibility, status, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    (id, professional_id, practice_id, start_at, end_at, modality, visibility, status, created_at, updated_at, rule_id) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Live slots of one professional overlapping `[$2, $3)`.
+pub const FIND_OVERLAP: &str = "SELECT 1 FROM slots WHERE professional_id = $1 AND status <> 'withdrawn' \
+    AND start_at < $3 AND end_at > $2 LIMIT 1";
 
 pub const GET_SLOT: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, s.modality, \
-    s.visibility, s.status, pr.timezone, s.created_at, s.updated_at \
+    s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id WHERE s.id = $1";
 
 /// Filters are optional (`$n IS NULL OR …`); `$3` restricts to the practices an API key is bound to.
 pub const LIST_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, s.modality, \
-    s.visibility, s.status, pr.timezone, s.created_at, s.updated_at \
+    s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id \
     WHERE ($1 IS NULL OR s.professional_id = $1) \
       AND ($2 IS NULL OR s.practice_id = $2) \
@@ -58,6 +62,7 @@ pub const LIST_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.s
       AND ($4 IS NULL OR s.start_at >= $4) \
       AND ($5 IS NULL OR s.start_at < $5) \
       AND ($6 IS NULL OR s.status = $6) \
+      AND ($9 IS NULL OR s.rule_id = $9) \
     ORDER BY s.start_at, s.id LIMIT $7 OFFSET $8";
 
 /// The conditional update is the guard: only a free slot is withdrawn, whatever happens concurrently.
@@ -80,3 +85,78 @@ pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = COALESCE(revo
 
 pub const COUNT_PRACTICES: &str = "SELECT COUNT(*) FROM practices";
 pub const COUNT_APPLIED_MIGRATIONS: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
+
+// --- availability rules -----------------------------------------------------------------------------------
+
+pub const INSERT_RULE: &str = "INSERT INTO availability_rules \
+    (id, professional_id, practice_id, weekdays, start_time, end_time, slot_minutes, modality, visibility, \
+     valid_from, valid_until, public_holidays, season_from, season_to, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+pub const UPDATE_RULE: &str = "UPDATE availability_rules SET \
+    professional_id = $2, practice_id = $3, weekdays = $4, start_time = $5, end_time = $6, slot_minutes = $7, \
+    modality = $8, visibility = $9, valid_from = $10, valid_until = $11, public_holidays = $12, \
+    season_from = $13, season_to = $14, updated_at = $15 \
+    WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+pub const GET_RULE: &str = "SELECT id, professional_id, practice_id, weekdays, start_time, end_time, slot_minutes, \
+    modality, visibility, valid_from, valid_until, public_holidays, season_from, season_to, created_at, updated_at \
+    FROM availability_rules WHERE id = $1 AND deleted_at IS NULL";
+
+/// `$1` one professional, `$2` the professionals of an API key's practices; both optional.
+pub const LIST_RULES: &str = "SELECT r.id, r.professional_id, r.practice_id, r.weekdays, r.start_time, r.end_time, \
+    r.slot_minutes, r.modality, r.visibility, r.valid_from, r.valid_until, r.public_holidays, r.season_from, \
+    r.season_to, r.created_at, r.updated_at \
+    FROM availability_rules r \
+    WHERE r.deleted_at IS NULL \
+      AND ($1 IS NULL OR r.professional_id = $1) \
+      AND ($2 IS NULL OR r.practice_id IN (SELECT k.practice_id FROM api_key_practices k WHERE k.api_key_id = $2)) \
+    ORDER BY r.created_at, r.id LIMIT $3 OFFSET $4";
+
+pub const DELETE_RULE: &str =
+    "UPDATE availability_rules SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+/// A rule's future free slots, removed when the rule changes or goes: held and booked ones stay untouched.
+pub const REMOVE_FUTURE_FREE_RULE_SLOTS: &str =
+    "DELETE FROM slots WHERE rule_id = $1 AND status = 'free' AND start_at >= $2";
+
+pub const RULE_SLOT_EXISTS: &str = "SELECT 1 FROM slots WHERE rule_id = $1 AND start_at = $2";
+
+pub const FIND_ABSENCE_OVERLAP: &str = "SELECT 1 FROM absences WHERE professional_id = $1 AND deleted_at IS NULL \
+    AND start_at < $3 AND end_at > $2 LIMIT 1";
+
+// --- absences ---------------------------------------------------------------------------------------------
+
+pub const INSERT_ABSENCE: &str = "INSERT INTO absences (id, professional_id, start_at, end_at, reason, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// During an absence, rule slots disappear (so that rules can fill the time again once it is lifted)…
+pub const REMOVE_FREE_RULE_SLOTS_IN_RANGE: &str = "DELETE FROM slots WHERE professional_id = $1 \
+    AND rule_id IS NOT NULL AND status = 'free' AND start_at < $3 AND end_at > $2";
+
+/// …and one-off slots are withdrawn (a professional re-publishes them deliberately).
+pub const WITHDRAW_FREE_ONE_OFF_SLOTS_IN_RANGE: &str = "UPDATE slots SET status = 'withdrawn', updated_at = $4 \
+    WHERE professional_id = $1 AND rule_id IS NULL AND status = 'free' AND start_at < $3 AND end_at > $2";
+
+/// Held and booked slots in the range: never touched, listed for the professional to handle.
+pub const HELD_OR_BOOKED_IN_RANGE: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
+    s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
+    FROM slots s JOIN practices pr ON pr.id = s.practice_id \
+    WHERE s.professional_id = $1 AND s.status IN ('held', 'booked') AND s.start_at < $3 AND s.end_at > $2 \
+    ORDER BY s.start_at, s.id";
+
+pub const GET_ABSENCE: &str = "SELECT id, professional_id, start_at, end_at, reason, created_at FROM absences \
+    WHERE id = $1 AND deleted_at IS NULL";
+
+pub const LIST_ABSENCES: &str = "SELECT a.id, a.professional_id, a.start_at, a.end_at, a.reason, a.created_at \
+    FROM absences a WHERE a.deleted_at IS NULL \
+      AND ($1 IS NULL OR a.professional_id = $1) \
+      AND ($2 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l JOIN api_key_practices k \
+                                 ON k.practice_id = l.practice_id WHERE l.professional_id = a.professional_id \
+                                 AND k.api_key_id = $2)) \
+    ORDER BY a.start_at, a.id LIMIT $3 OFFSET $4";
+
+pub const DELETE_ABSENCE: &str =
+    "UPDATE absences SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+pub const LIST_ACTIVE_RULE_IDS: &str = "SELECT id FROM availability_rules WHERE deleted_at IS NULL ORDER BY id";

@@ -11,20 +11,17 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::rows::{ApiKeyRow, PracticeRow, ProfessionalRow, SlotRow, convert};
+use super::rows::{AbsenceRow, ApiKeyRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert};
 use super::shared::{impl_store, map_error};
-use super::{PracticeFilter, ProfessionalFilter, SlotFilter, StoreError, sql};
+use super::{AbsenceEffects, PracticeFilter, ProfessionalFilter, ScopeFilter, SkipReason, SlotFilter, StoreError, sql};
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
+use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::Slot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// Live slots of one professional overlapping `[$2, $3)`.
-const FIND_OVERLAP: &str = "SELECT 1 FROM slots WHERE professional_id = $1 AND status <> 'withdrawn' \
-    AND start_at < $3 AND end_at > $2 LIMIT 1";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -45,6 +42,11 @@ impl SqliteStore {
 
     fn migrator(&self) -> &'static Migrator {
         &MIGRATOR
+    }
+
+    /// Nothing to do: `BEGIN IMMEDIATE` already made this transaction the only writer.
+    async fn lock_professionals(_tx: &mut Transaction<'static, Sqlite>, _ids: &[&str]) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// A write transaction that takes the database's write lock at once.
@@ -79,7 +81,7 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         for (index, slot) in slots.iter().enumerate() {
-            let overlap: Option<i64> = sqlx::query_scalar(FIND_OVERLAP)
+            let overlap: Option<i32> = sqlx::query_scalar(sql::FIND_OVERLAP)
                 .bind(&slot.professional_id)
                 .bind(slot.start)
                 .bind(slot.end)

@@ -34,6 +34,12 @@ async fn every_api_route_requires_a_valid_key(app: TestApp) {
         (Method::POST, "/api/v1/api-keys"),
         (Method::GET, "/api/v1/api-keys"),
         (Method::DELETE, "/api/v1/api-keys/x"),
+        (Method::POST, "/api/v1/availability-rules"),
+        (Method::GET, "/api/v1/availability-rules"),
+        (Method::PUT, "/api/v1/availability-rules/x"),
+        (Method::GET, "/api/v1/availability-rules/x/preview"),
+        (Method::POST, "/api/v1/absences"),
+        (Method::DELETE, "/api/v1/absences/x"),
     ];
     let wrong_secret = format!("snp_{}", "0".repeat(64));
     for (method, path) in routes {

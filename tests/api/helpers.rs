@@ -214,6 +214,22 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Puts a slot in a state the API cannot reach yet (held, booked), through a connection of its own.
+    pub async fn force_slot_status(&self, slot_id: &str, status: &str) {
+        let url = &self.settings.database.url;
+        let sql = "UPDATE slots SET status = $1 WHERE id = $2";
+        let changed = if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query(sql).bind(status).bind(slot_id).execute(&pool).await.unwrap().rows_affected()
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(sql).bind(status).bind(slot_id).execute(&pool).await.unwrap().rows_affected()
+        };
+        assert_eq!(changed, 1);
+    }
+}
+
 pub async fn issue_key(
     store: &dyn Store,
     role: Role,

@@ -10,5 +10,6 @@ mod openapi;
 mod practices;
 mod professionals;
 mod recurrence;
+mod rules;
 mod schema;
 mod slots;

@@ -26,6 +26,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/api-keys"),
     ("get", "/api/v1/api-keys"),
     ("delete", "/api/v1/api-keys/{id}"),
+    ("post", "/api/v1/availability-rules"),
+    ("get", "/api/v1/availability-rules"),
+    ("get", "/api/v1/availability-rules/{id}"),
+    ("put", "/api/v1/availability-rules/{id}"),
+    ("delete", "/api/v1/availability-rules/{id}"),
+    ("get", "/api/v1/availability-rules/{id}/preview"),
+    ("post", "/api/v1/absences"),
+    ("get", "/api/v1/absences"),
+    ("delete", "/api/v1/absences/{id}"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,136 @@
+//! The rolling horizon: availability rules become ordinary slots for the next N days, when a rule is created or
+//! changed, when an absence is lifted, and by a background job of `snp serve`.
+//!
+//! Safe with several server processes on one PostgreSQL: every materialisation runs in one transaction that
+//! locks the professional first, skips slots the rule already produced (one slot per rule and start is also a
+//! unique index), and skips — and reports — slots that would overlap another live slot or an absence.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::clock::Clock;
+use crate::domain::availability::AvailabilityRule;
+use crate::domain::practice::Practice;
+use crate::domain::recurrence::{HolidayCalendar, Occurrence};
+use crate::domain::slot::{Slot, SlotStatus};
+use crate::store::{Page, ScopeFilter, SkipReason, Store, StoreError};
+
+/// What one materialisation did.
+#[derive(Debug, Clone, Default)]
+pub struct MaterializeReport {
+    pub created: usize,
+    pub already_present: usize,
+    /// Slots not created because of an overlap or an absence, with the reason.
+    pub skipped: Vec<(Slot, SkipReason)>,
+    /// Last local date covered.
+    pub through: Option<NaiveDate>,
+}
+
+/// The occurrences of a rule whose window opens on local dates `from..=to`.
+pub fn occurrences(rule: &AvailabilityRule, practice: &Practice, from: NaiveDate, to: NaiveDate) -> Vec<Occurrence> {
+    let mut holidays = HolidayCalendar::new(&practice.departement);
+    rule.recurrence.expand(practice.timezone, &mut holidays, from, to)
+}
+
+/// Materialises a rule's slots from now to the end of the horizon (`horizon_days` local days, today included).
+pub async fn materialize(
+    store: &dyn Store,
+    rule: &AvailabilityRule,
+    practice: &Practice,
+    now: DateTime<Utc>,
+    horizon_days: i64,
+) -> Result<MaterializeReport, StoreError> {
+    let today = now.with_timezone(&practice.timezone).date_naive();
+    let through = today + Duration::days(horizon_days - 1);
+    // From yesterday: a window opened last night may still run into today.
+    let slots: Vec<Slot> = occurrences(rule, practice, today - Duration::days(1), through)
+        .into_iter()
+        .filter(|o| o.start > now)
+        .map(|o| Slot {
+            id: uuid::Uuid::now_v7().to_string(),
+            professional_id: rule.professional_id.clone(),
+            practice_id: rule.practice_id.clone(),
+            start: o.start,
+            end: o.end,
+            modality: rule.modality,
+            visibility: rule.visibility,
+            status: SlotStatus::Free,
+            timezone: practice.timezone,
+            rule_id: Some(rule.id.clone()),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let outcome = if slots.is_empty() { Vec::new() } else { store.materialize_rule_slots(&slots).await? };
+    let mut report = MaterializeReport { through: Some(through), ..MaterializeReport::default() };
+    for (slot, result) in slots.into_iter().zip(outcome) {
+        match result {
+            None => report.created += 1,
+            Some(SkipReason::AlreadyPresent) => report.already_present += 1,
+            Some(reason) => report.skipped.push((slot, reason)),
+        }
+    }
+    Ok(report)
+}
+
+/// Totals of one pass of the horizon job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshSummary {
+    pub rules: usize,
+    pub created: usize,
+    pub skipped: usize,
+}
+
+/// Materialises every active rule (of one professional, or all).
+pub async fn refresh(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    horizon_days: i64,
+    professional_id: Option<&str>,
+) -> Result<RefreshSummary, StoreError> {
+    let ids = match professional_id {
+        None => store.list_active_rule_ids().await?,
+        Some(pid) => {
+            let filter = ScopeFilter {
+                professional_id: Some(pid.to_string()),
+                within_practices_of_key: None,
+                page: Page { limit: i64::from(u16::MAX), offset: 0 },
+            };
+            store.list_rules(&filter).await?.into_iter().map(|r| r.id).collect()
+        }
+    };
+    let mut summary = RefreshSummary::default();
+    for id in ids {
+        // A rule deleted meanwhile is simply gone.
+        let Some(rule) = store.get_rule(&id).await? else { continue };
+        let Some(practice) = store.get_practice(&rule.practice_id).await? else { continue };
+        let report = materialize(store, &rule, &practice, now, horizon_days).await?;
+        summary.rules += 1;
+        summary.created += report.created;
+        summary.skipped += report.skipped.len();
+    }
+    Ok(summary)
+}
+
+/// The background job of `snp serve`: a pass at start, then one every `interval`. Errors are logged and the
+/// next pass tries again; several processes may run it at once.
+pub fn spawn_horizon_job(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    horizon_days: i64,
+    interval: StdDuration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            match refresh(store.as_ref(), clock.now(), horizon_days, None).await {
+                Ok(s) => tracing::info!(rules = s.rules, created = s.created, skipped = s.skipped, "horizon refreshed"),
+                Err(error) => tracing::error!(%error, "horizon refresh failed; retrying at the next pass"),
+            }
+        }
+    })
+}
