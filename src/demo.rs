@@ -1,7 +1,9 @@
 //! The demo territory seeded by `snp serve --demo` into an empty database: two real-looking areas — Le Havre
 //! (Seine-Maritime, 76) and the Châtillonnais around Mussy-sur-Seine (Aube 10, Côte-d'Or 21) — with MSPs and
-//! cabinets, professionals of every profession, and free slots over the next 7 days in local time (lunchtime,
-//! evening and weekend ones), plus one API key per role, printed once.
+//! cabinets, professionals of every profession, free one-off slots over the next 7 days in local time
+//! (lunchtime, evening and weekend ones), recurring rules (GP lunchtime SNP slots, a bronchiolitis on-call rota
+//! for two physios on weekends and public holidays in season, midwives' late-afternoon slots) materialised over
+//! the horizon, and one API key per role, printed once.
 //!
 //! Coordinates are approximate town centres; names of people are invented; RPPS numbers are made valid with
 //! their Luhn digit but belong to nobody.
@@ -10,11 +12,14 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 
 use crate::api_keys::{KeyRequest, issue};
+use crate::availability::materialize;
 use crate::config::Settings;
 use crate::domain::access::Role;
+use crate::domain::availability::{AvailabilityRule, RuleInput, SeasonInput};
 use crate::domain::identifiers::with_luhn_check_digit;
 use crate::domain::practice::{Practice, PracticeInput, PracticeKind};
 use crate::domain::professional::{Professional, ProfessionalInput};
+use crate::domain::recurrence::HolidayPolicy;
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
 use crate::store::Store;
 
@@ -218,7 +223,10 @@ const WEEKEND: &[Weekday] = &[Weekday::Sat, Weekday::Sun];
 const EVERY_DAY: &[Weekday] =
     &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
-fn windows(profession: &str, skills: &[&str]) -> Vec<Window> {
+/// Physios on the bronchiolitis on-call rota (indexes in `PROFESSIONALS`): their weekends come from a rule.
+const ROTA_PHYSIOS: [usize; 2] = [11, 16];
+
+fn windows(profession: &str, skills: &[&str], on_rota: bool) -> Vec<Window> {
     use Modality::*;
     use Visibility::*;
     let w = |days, start, count, minutes, modality, visibility| Window {
@@ -240,6 +248,7 @@ fn windows(profession: &str, skills: &[&str]) -> Vec<Window> {
             w(WEEKDAYS, (14, 0), 3, 30, InPerson, Regulation),
             w(&[Weekday::Sat], (10, 0), 2, 30, InPerson, Public),
         ],
+        "physio" if on_rota => vec![w(WEEKDAYS, (18, 0), 2, 30, InPerson, Regulation)],
         "physio" if skills.contains(&"bronchiolitis") => {
             vec![w(WEEKEND, (9, 0), 6, 30, InPerson, Regulation), w(WEEKDAYS, (18, 0), 2, 30, InPerson, Regulation)]
         }
@@ -264,13 +273,14 @@ pub async fn seed_if_empty(store: &dyn Store, now: DateTime<Utc>, settings: &Set
     let practices = seed_practices(store, now).await?;
     let professionals = seed_professionals(store, now, settings, &practices).await?;
     let mut slot_count = 0;
-    for professional in &professionals {
-        let slots = week_of_slots(professional, &practices, now);
+    for (i, professional) in professionals.iter().enumerate() {
+        let slots = week_of_slots(professional, &practices, now, ROTA_PHYSIOS.contains(&i));
         slot_count += slots.len();
         store.insert_slots(&slots).await.map_err(|e| format!("slots of {}: {e}", professional.display_name()))?;
     }
+    let (rules, rule_slots) = seed_rules(store, now, settings, &professionals, &practices).await?;
     let keys = seed_keys(store, now, &professionals, &practices).await?;
-    print_welcome(settings, practices.len(), professionals.len(), slot_count, &keys);
+    print_welcome(settings, practices.len(), professionals.len(), slot_count + rule_slots, rules, &keys);
     Ok(true)
 }
 
@@ -340,7 +350,7 @@ fn ascii_lower(name: &str) -> String {
 }
 
 /// Free slots of the next 7 local days, at the professional's first practice, from 15 minutes from now.
-fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateTime<Utc>) -> Vec<Slot> {
+fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateTime<Utc>, on_rota: bool) -> Vec<Slot> {
     let practice = practices.iter().find(|p| p.id == professional.practice_ids[0]).expect("seeded practice");
     let zone = practice.timezone;
     let today = now.with_timezone(&zone).date_naive();
@@ -348,7 +358,7 @@ fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateT
     let mut slots = Vec::new();
     for offset in 0..7 {
         let day = today + Duration::days(offset);
-        for window in windows(&professional.profession, &skills) {
+        for window in windows(&professional.profession, &skills, on_rota) {
             if !window.days.contains(&day.weekday()) {
                 continue;
             }
@@ -384,6 +394,62 @@ fn local_instant(zone: Tz, day: NaiveDate, (hour, minute): (u32, u32)) -> Option
     zone.from_local_datetime(&day.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
 }
 
+/// The demo's recurring rules; returns how many rules and how many slots they produced.
+async fn seed_rules(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    settings: &Settings,
+    professionals: &[Professional],
+    practices: &[Practice],
+) -> Result<(usize, usize), String> {
+    let today = now.with_timezone(&chrono_tz::Tz::Europe__Paris).date_naive().format("%Y-%m-%d").to_string();
+    let rule =
+        |who: usize, weekdays: &[&str], start: &str, end: &str, minutes: i64, holidays: HolidayPolicy, season: bool| {
+            let professional = &professionals[who];
+            RuleInput {
+                professional_id: professional.id.clone(),
+                practice_id: professional.practice_ids[0].clone(),
+                weekdays: weekdays.iter().map(|d| d.to_string()).collect(),
+                start_time: start.into(),
+                end_time: end.into(),
+                slot_minutes: minutes,
+                modality: Modality::InPerson,
+                visibility: Visibility::Regulation,
+                valid_from: today.clone(),
+                valid_until: None,
+                public_holidays: holidays,
+                season: season.then(|| SeasonInput { from: "11-01".into(), to: "03-31".into() }),
+            }
+        };
+    let weekdays = ["mon", "tue", "wed", "thu", "fri"];
+    let mut inputs = Vec::new();
+    // GP lunchtime SNP slots: "weekdays 12:30–13:00, two 15-minute slots".
+    for gp in [0, 1, 2, 3, 4] {
+        inputs.push(rule(gp, &weekdays, "12:30", "13:00", 15, HolidayPolicy::Skip, false));
+    }
+    // Bronchiolitis on-call rota: weekends and public holidays 08:00–19:00, 30-minute slots, November to March.
+    for physio in ROTA_PHYSIOS {
+        inputs.push(rule(physio, &["sat", "sun"], "08:00", "19:00", 30, HolidayPolicy::Include, true));
+    }
+    // Midwives' late-afternoon slots.
+    for midwife in [8, 9, 10, 31] {
+        inputs.push(rule(midwife, &weekdays, "17:00", "18:00", 30, HolidayPolicy::Skip, false));
+    }
+    let mut created = 0;
+    for input in &inputs {
+        let rule =
+            AvailabilityRule::create(uuid::Uuid::now_v7().to_string(), input.clone(), &settings.slot_rules(), now)
+                .map_err(|e| e.to_string())?;
+        store.insert_rule(&rule).await.map_err(|e| e.to_string())?;
+        let practice = practices.iter().find(|p| p.id == rule.practice_id).expect("seeded practice");
+        let report = materialize(store, &rule, practice, now, settings.availability.horizon_days)
+            .await
+            .map_err(|e| e.to_string())?;
+        created += report.created;
+    }
+    Ok((inputs.len(), created))
+}
+
 struct DemoKey {
     role: Role,
     who: String,
@@ -413,10 +479,17 @@ async fn seed_keys(
     Ok(keys)
 }
 
-fn print_welcome(settings: &Settings, practices: usize, professionals: usize, slots: usize, keys: &[DemoKey]) {
+fn print_welcome(
+    settings: &Settings,
+    practices: usize,
+    professionals: usize,
+    slots: usize,
+    rules: usize,
+    keys: &[DemoKey],
+) {
     println!();
     println!(
-        "Demo territory seeded: {practices} practices, {professionals} professionals, {slots} free slots over 7 days"
+        "Demo territory seeded: {practices} practices, {professionals} professionals, {rules} recurring rules, {slots} free slots"
     );
     println!("(Le Havre 76; Mussy-sur-Seine 10 and the Châtillonnais 21).");
     println!();

@@ -53,16 +53,11 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            /// Why a rule slot cannot be inserted now, if it cannot (inside the caller's write transaction).
+            /// Why a new rule slot cannot be inserted now, if it cannot (inside the caller's write transaction).
             async fn rule_slot_obstacle(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 slot: &Slot,
             ) -> Result<Option<SkipReason>, StoreError> {
-                let present: Option<i32> =
-                    sqlx::query_scalar(sql::RULE_SLOT_EXISTS).bind(&slot.rule_id).bind(slot.start).fetch_optional(&mut **tx).await?;
-                if present.is_some() {
-                    return Ok(Some(SkipReason::AlreadyPresent));
-                }
                 let overlap: Option<i32> = sqlx::query_scalar(sql::FIND_OVERLAP)
                     .bind(&slot.professional_id)
                     .bind(slot.start)
@@ -341,8 +336,25 @@ macro_rules! impl_store {
                 professionals.dedup();
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &professionals).await?;
+                let mut present = std::collections::HashSet::new();
+                let mut rules: Vec<(&Option<String>, DateTime<Utc>)> = Vec::new();
+                for slot in slots {
+                    match rules.iter_mut().find(|(rule, _)| *rule == &slot.rule_id) {
+                        Some((_, earliest)) => *earliest = (*earliest).min(slot.start),
+                        None => rules.push((&slot.rule_id, slot.start)),
+                    }
+                }
+                for (rule_id, earliest) in rules {
+                    let starts: Vec<DateTime<Utc>> =
+                        sqlx::query_scalar(sql::RULE_SLOT_STARTS).bind(rule_id).bind(earliest).fetch_all(&mut *tx).await?;
+                    present.extend(starts.into_iter().map(|start| (rule_id.clone(), start)));
+                }
                 let mut outcome = Vec::with_capacity(slots.len());
                 for slot in slots {
+                    if present.contains(&(slot.rule_id.clone(), slot.start)) {
+                        outcome.push(Some(SkipReason::AlreadyPresent));
+                        continue;
+                    }
                     let obstacle = Self::rule_slot_obstacle(&mut tx, slot).await?;
                     if obstacle.is_none() {
                         Self::insert_slot(&mut tx, slot).await?;

@@ -120,7 +120,9 @@ pub const DELETE_RULE: &str =
 pub const REMOVE_FUTURE_FREE_RULE_SLOTS: &str =
     "DELETE FROM slots WHERE rule_id = $1 AND status = 'free' AND start_at >= $2";
 
-pub const RULE_SLOT_EXISTS: &str = "SELECT 1 FROM slots WHERE rule_id = $1 AND start_at = $2";
+/// Starts of a rule's slots from `$2` on: read once per materialisation, so that a pass over slots already
+/// there costs one query, not one per slot.
+pub const RULE_SLOT_STARTS: &str = "SELECT start_at FROM slots WHERE rule_id = $1 AND start_at >= $2";
 
 pub const FIND_ABSENCE_OVERLAP: &str = "SELECT 1 FROM absences WHERE professional_id = $1 AND deleted_at IS NULL \
     AND start_at < $3 AND end_at > $2 LIMIT 1";

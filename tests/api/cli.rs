@@ -192,6 +192,11 @@ async fn serve_demo_seeds_a_territory_and_answers_with_the_printed_keys() {
             matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun)
         });
         assert!(weekend, "weekend slots");
+        // Recurring rules were created and materialised (GP lunchtimes exist whatever the date).
+        let rules = client.get_json("/api/v1/availability-rules?limit=1000", &keys["admin"]).await;
+        assert_eq!(rules["rules"].as_array().unwrap().len(), 11);
+        let rule_slots = client.get_json("/api/v1/slots?status=free&limit=1000&offset=0", &keys["admin"]).await;
+        assert!(rule_slots["slots"].as_array().unwrap().iter().any(|s| !s["rule_id"].is_null()), "rule slots exist");
         child.kill().ok();
         child.wait().ok();
         // A second start on the same database seeds nothing more.
