@@ -34,18 +34,18 @@ pub fn occurrences(rule: &AvailabilityRule, practice: &Practice, from: NaiveDate
     rule.recurrence.expand(practice.timezone, &mut holidays, from, to)
 }
 
-/// Materialises a rule's slots from now to the end of the horizon (`horizon_days` local days, today included).
-pub async fn materialize(
-    store: &dyn Store,
+/// The slots a rule should have from now to the end of the horizon (`horizon_days` local days, today
+/// included), and the last local date covered.
+pub fn horizon_slots(
     rule: &AvailabilityRule,
     practice: &Practice,
     now: DateTime<Utc>,
     horizon_days: i64,
-) -> Result<MaterializeReport, StoreError> {
+) -> (Vec<Slot>, NaiveDate) {
     let today = now.with_timezone(&practice.timezone).date_naive();
     let through = today + Duration::days(horizon_days - 1);
     // From yesterday: a window opened last night may still run into today.
-    let slots: Vec<Slot> = occurrences(rule, practice, today - Duration::days(1), through)
+    let slots = occurrences(rule, practice, today - Duration::days(1), through)
         .into_iter()
         .filter(|o| o.start > now)
         .map(|o| Slot {
@@ -63,7 +63,11 @@ pub async fn materialize(
             updated_at: now,
         })
         .collect();
-    let outcome = if slots.is_empty() { Vec::new() } else { store.materialize_rule_slots(&slots).await? };
+    (slots, through)
+}
+
+/// Sums up what the store did with each slot.
+pub fn report(slots: Vec<Slot>, outcome: Vec<Option<SkipReason>>, through: NaiveDate) -> MaterializeReport {
     let mut report = MaterializeReport { through: Some(through), ..MaterializeReport::default() };
     for (slot, result) in slots.into_iter().zip(outcome) {
         match result {
@@ -72,7 +76,25 @@ pub async fn materialize(
             Some(reason) => report.skipped.push((slot, reason)),
         }
     }
-    Ok(report)
+    report
+}
+
+/// Materialises the current version of a rule over the horizon; [`StoreError::RuleChanged`] when the rule
+/// changed or went since it was read (then nothing was written).
+pub async fn materialize(
+    store: &dyn Store,
+    rule: &AvailabilityRule,
+    practice: &Practice,
+    now: DateTime<Utc>,
+    horizon_days: i64,
+) -> Result<MaterializeReport, StoreError> {
+    let (slots, through) = horizon_slots(rule, practice, now, horizon_days);
+    let outcome = if slots.is_empty() {
+        Vec::new()
+    } else {
+        store.materialize_rule_slots(&rule.id, rule.version, &slots).await?
+    };
+    Ok(report(slots, outcome, through))
 }
 
 /// Totals of one pass of the horizon job.
@@ -81,6 +103,8 @@ pub struct RefreshSummary {
     pub rules: usize,
     pub created: usize,
     pub skipped: usize,
+    /// Rules that could not be materialised this pass (logged; the next pass tries again).
+    pub failed: usize,
 }
 
 /// Materialises every active rule (of one professional, or all).
@@ -103,15 +127,37 @@ pub async fn refresh(
     };
     let mut summary = RefreshSummary::default();
     for id in ids {
-        // A rule deleted meanwhile is simply gone.
-        let Some(rule) = store.get_rule(&id).await? else { continue };
-        let Some(practice) = store.get_practice(&rule.practice_id).await? else { continue };
-        let report = materialize(store, &rule, &practice, now, horizon_days).await?;
-        summary.rules += 1;
-        summary.created += report.created;
-        summary.skipped += report.skipped.len();
+        // One rule failing (an unreadable row, a lost connection) must not starve the others.
+        match refresh_rule(store, &id, now, horizon_days).await {
+            Ok(Some(report)) => {
+                summary.rules += 1;
+                summary.created += report.created;
+                summary.skipped += report.skipped.len();
+            }
+            Ok(None) => {}
+            Err(error) => {
+                summary.failed += 1;
+                tracing::error!(rule_id = %id, %error, "rule not materialised this pass");
+            }
+        }
     }
     Ok(summary)
+}
+
+/// One rule's pass; `None` when the rule was deleted or changed meanwhile (its new version materialises itself).
+async fn refresh_rule(
+    store: &dyn Store,
+    id: &str,
+    now: DateTime<Utc>,
+    horizon_days: i64,
+) -> Result<Option<MaterializeReport>, StoreError> {
+    let Some(rule) = store.get_rule(id).await? else { return Ok(None) };
+    let Some(practice) = store.get_practice(&rule.practice_id).await? else { return Ok(None) };
+    match materialize(store, &rule, &practice, now, horizon_days).await {
+        Ok(report) => Ok(Some(report)),
+        Err(StoreError::RuleChanged) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 /// The background job of `snp serve`: a pass at start, then one every `interval`. Errors are logged and the
@@ -128,7 +174,13 @@ pub fn spawn_horizon_job(
         loop {
             ticker.tick().await;
             match refresh(store.as_ref(), clock.now(), horizon_days, None).await {
-                Ok(s) => tracing::info!(rules = s.rules, created = s.created, skipped = s.skipped, "horizon refreshed"),
+                Ok(s) => tracing::info!(
+                    rules = s.rules,
+                    created = s.created,
+                    skipped = s.skipped,
+                    failed = s.failed,
+                    "horizon refreshed"
+                ),
                 Err(error) => tracing::error!(%error, "horizon refresh failed; retrying at the next pass"),
             }
         }

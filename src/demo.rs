@@ -12,7 +12,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, 
 use chrono_tz::Tz;
 
 use crate::api_keys::{KeyRequest, issue};
-use crate::availability::materialize;
+use crate::availability::horizon_slots;
 use crate::config::Settings;
 use crate::domain::access::Role;
 use crate::domain::availability::{AvailabilityRule, RuleInput, SeasonInput};
@@ -440,12 +440,10 @@ async fn seed_rules(
         let rule =
             AvailabilityRule::create(uuid::Uuid::now_v7().to_string(), input.clone(), &settings.slot_rules(), now)
                 .map_err(|e| e.to_string())?;
-        store.insert_rule(&rule).await.map_err(|e| e.to_string())?;
         let practice = practices.iter().find(|p| p.id == rule.practice_id).expect("seeded practice");
-        let report = materialize(store, &rule, practice, now, settings.availability.horizon_days)
-            .await
-            .map_err(|e| e.to_string())?;
-        created += report.created;
+        let (slots, _) = horizon_slots(&rule, practice, now, settings.availability.horizon_days);
+        let outcome = store.insert_rule(&rule, &slots).await.map_err(|e| e.to_string())?;
+        created += outcome.iter().filter(|o| o.is_none()).count();
     }
     Ok((inputs.len(), created))
 }

@@ -15,6 +15,8 @@ CREATE TABLE availability_rules (
     public_holidays TEXT NOT NULL CHECK (public_holidays IN ('skip', 'include', 'only')),
     season_from     TEXT,                   -- MM-DD
     season_to       TEXT,
+    -- Bumped by every change or deletion: a horizon pass that expanded an older version writes nothing.
+    version         INTEGER NOT NULL DEFAULT 1,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
     -- A deleted rule is kept: booked slots it produced still name it.

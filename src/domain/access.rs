@@ -74,6 +74,16 @@ impl Caller {
         }
     }
 
+    /// Declare, list or lift absences of a professional: admins and coordinators, and the professional itself.
+    /// Not publishers: an absence acts on all of a professional's practices, and its reason is personal.
+    pub fn may_manage_absences(&self, professional_id: Option<&str>) -> bool {
+        match self.role {
+            Role::Admin | Role::Coordinator => true,
+            Role::Professional => professional_id.is_none() || self.professional_id.as_deref() == professional_id,
+            Role::Publisher | Role::Regulator => false,
+        }
+    }
+
     /// May this role publish slots at all (before looking at which ones)?
     pub fn may_publish_slots(&self) -> bool {
         self.role != Role::Regulator

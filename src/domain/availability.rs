@@ -50,12 +50,16 @@ pub struct AvailabilityRule {
     pub recurrence: Recurrence,
     pub modality: Modality,
     pub visibility: Visibility,
+    /// Bumped by every change or deletion (see `store::Store::materialize_rule_slots`).
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub fn parse_time(raw: &str) -> Result<NaiveTime, String> {
-    let valid_shape = raw.len() == 5 && raw.as_bytes()[2] == b':';
+    let valid_shape = raw.len() == 5
+        && raw.as_bytes()[2] == b':'
+        && raw.bytes().enumerate().all(|(i, b)| i == 2 || b.is_ascii_digit());
     valid_shape
         .then(|| NaiveTime::parse_from_str(raw, "%H:%M").ok())
         .flatten()
@@ -92,10 +96,12 @@ impl AvailabilityRule {
             Some(raw) => v.check("valid_until", parse_date(raw)).map(Some),
             None => Some(None),
         };
-        if let (Some(from), Some(Some(until))) = (valid_from, valid_until)
-            && until < from
-        {
-            v.push("valid_until", "must not be before valid_from");
+        if let (Some(from), Some(Some(until))) = (valid_from, valid_until) {
+            if until < from {
+                v.push("valid_until", "must not be before valid_from");
+            } else if until < (now - chrono::Duration::days(1)).date_naive() {
+                v.push("valid_until", "is in the past: the rule would never yield a slot");
+            }
         }
         let season = match &input.season {
             Some(s) => {
@@ -105,6 +111,11 @@ impl AvailabilityRule {
             }
             None => Some(None),
         };
+        if let (Some(Some(season)), Some(from), Some(until)) = (season, valid_from, valid_until)
+            && !season.meets(from, until.unwrap_or(from + chrono::Duration::days(366)))
+        {
+            v.push("season", "the season never meets the rule's validity dates");
+        }
         if !(rules.min_minutes..=rules.max_minutes).contains(&input.slot_minutes) {
             v.push("slot_minutes", format!("must be between {} and {}", rules.min_minutes, rules.max_minutes));
         }
@@ -138,6 +149,7 @@ impl AvailabilityRule {
             },
             modality: input.modality,
             visibility: input.visibility,
+            version: 1,
             created_at: now,
             updated_at: now,
         })

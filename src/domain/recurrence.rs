@@ -60,7 +60,7 @@ impl MonthDay {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let invalid = || format!("{raw:?} is not a day of the year as MM-DD (e.g. 11-01)");
         let (m, d) = raw.split_once('-').ok_or_else(invalid)?;
-        if m.len() != 2 || d.len() != 2 {
+        if m.len() != 2 || d.len() != 2 || !(m.bytes().chain(d.bytes())).all(|b| b.is_ascii_digit()) {
             return Err(invalid());
         }
         let (month, day) = (m.parse().map_err(|_| invalid())?, d.parse().map_err(|_| invalid())?);
@@ -85,6 +85,12 @@ pub struct Season {
 }
 
 impl Season {
+    /// Whether any day of `from..=to` (looking at most a year ahead) is in the season.
+    pub fn meets(self, from: NaiveDate, to: NaiveDate) -> bool {
+        let last = to.min(from + Duration::days(366));
+        from.iter_days().take_while(|d| *d <= last).any(|d| self.contains(d))
+    }
+
     pub fn contains(self, date: NaiveDate) -> bool {
         let day = MonthDay::of(date);
         if self.from <= self.to { self.from <= day && day <= self.to } else { day >= self.from || day <= self.to }
@@ -326,6 +332,8 @@ mod tests {
         assert!(MonthDay::parse("13-01").is_err());
         assert!(MonthDay::parse("2-01").is_err());
         assert!(MonthDay::parse("02-29").is_ok());
+        assert!(MonthDay::parse("+1-01").is_err());
+        assert!(MonthDay::parse("01-+1").is_err());
     }
 
     #[test]

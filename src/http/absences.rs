@@ -1,7 +1,8 @@
 //! `/api/v1/absences`: a professional's time off. Free slots in the range disappear at once (rule slots are
 //! removed so rules can fill the time again later; one-off slots are withdrawn), rules yield nothing there, and
 //! held or booked slots are never cancelled silently: they are listed in the answer for the professional to
-//! handle. Lifting an absence lets the rules fill the range again.
+//! handle. Lifting an absence lets the rules fill the range again. Only the professional, coordinators and admins
+//! manage absences: an absence acts on every practice of the professional, and its reason is personal.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -16,7 +17,6 @@ use super::{ApiError, AppState, new_id, page};
 use crate::availability::refresh;
 use crate::domain::access::Caller;
 use crate::domain::availability::{Absence, AbsenceInput, parse_date};
-use crate::domain::professional::Professional;
 use crate::domain::recurrence::first_instant_reading;
 use crate::domain::time::utc_rfc3339;
 use crate::domain::{Validator, required_text};
@@ -55,11 +55,6 @@ pub struct AbsenceCreated {
     bookings_to_handle: Vec<SlotView>,
 }
 
-/// May this caller manage this professional's absences (its own, or its practices')?
-fn may_manage(caller: &Caller, professional: &Professional) -> bool {
-    professional.practice_ids.iter().any(|practice| caller.may_write_slot(&professional.id, practice))
-}
-
 /// An instant (RFC 3339) or a date, read in `zone` as the start of that day — or, for `end_of_day`, the start
 /// of the next one (so `to: 2026-12-31` covers the whole of the 31st).
 fn parse_bound(raw: &str, zone: chrono_tz::Tz, end_of_day: bool) -> Result<DateTime<Utc>, String> {
@@ -87,17 +82,15 @@ pub async fn create(
     caller: Caller,
     body: Result<Json<AbsenceInput>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if !caller.may_publish_slots() {
-        return Err(ApiError::Forbidden("Regulators do not manage absences.".into()));
+    if !caller.may_manage_absences(None) {
+        return Err(forbidden());
     }
     let Json(input) = body?;
-    let professional = state.store.get_professional(&input.professional_id).await?;
-    let Some(professional) = professional.filter(|p| may_manage(&caller, p)) else {
-        // Same answer for "unknown" and "not yours" to a scoped key; 422 for the others.
-        return Err(match caller.scope() {
-            crate::domain::access::Scope::All => ApiError::invalid("professional_id", "no such professional"),
-            _ => ApiError::Forbidden("This key may not manage this professional's absences.".into()),
-        });
+    if !caller.may_manage_absences(Some(&input.professional_id)) {
+        return Err(forbidden());
+    }
+    let Some(professional) = state.store.get_professional(&input.professional_id).await? else {
+        return Err(ApiError::invalid("professional_id", "no such professional"));
     };
     // Dates are read in the zone of the professional's first practice.
     let practice = state.store.get_practice(&professional.practice_ids[0]).await?;
@@ -139,6 +132,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)))
 }
 
+fn forbidden() -> ApiError {
+    ApiError::Forbidden(
+        "Absences are managed by the professional, coordinators and admins (not by agenda software or regulators)."
+            .into(),
+    )
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -161,6 +161,9 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<axum::Json<AbsenceList>, ApiError> {
+    if !caller.may_manage_absences(None) {
+        return Err(forbidden());
+    }
     let page = page(params.limit, params.offset)?;
     let filter = scoped_filter(&caller, params.professional_id, page.clone())?;
     let absences = state.store.list_absences(&filter).await?;
@@ -181,16 +184,15 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::NotFound(format!("No absence with id {id:?}."));
     let absence = state.store.get_absence(&id).await?.ok_or_else(not_found)?;
-    let professional = state.store.get_professional(&absence.professional_id).await?.ok_or_else(not_found)?;
-    if !may_manage(&caller, &professional) {
-        return Err(ApiError::Forbidden("This key may not manage this professional's absences.".into()));
+    if !caller.may_manage_absences(Some(&absence.professional_id)) {
+        return Err(forbidden());
     }
     let now = state.clock.now();
     state.store.delete_absence(&id, now).await.map_err(|e| match e {
         StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
-    let summary = refresh(state.store.as_ref(), now, state.horizon_days, Some(&professional.id)).await?;
+    let summary = refresh(state.store.as_ref(), now, state.horizon_days, Some(&absence.professional_id)).await?;
     tracing::info!(absence_id = %id, created = summary.created, "absence lifted");
     Ok(StatusCode::NO_CONTENT)
 }

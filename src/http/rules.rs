@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Query};
 use super::{ApiError, AppState, new_id, page};
-use crate::availability::{MaterializeReport, materialize, occurrences};
+use crate::availability::{MaterializeReport, horizon_slots, occurrences, report};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Scope};
 use crate::domain::availability::{AvailabilityRule, RuleInput, SeasonInput, parse_date};
@@ -166,8 +166,10 @@ pub async fn create(
     let rule = AvailabilityRule::create(new_id(), input.clone(), &state.slot_rules, now);
     let practice = check_rule_targets(&state, &caller, &input).await;
     let (rule, practice) = merge_errors(rule, practice)?;
-    state.store.insert_rule(&rule).await?;
-    let report = materialize(state.store.as_ref(), &rule, &practice, now, state.horizon_days).await?;
+    // The rule and its first slots in one transaction: nothing is half-written.
+    let (slots, through) = horizon_slots(&rule, &practice, now, state.horizon_days);
+    let outcome = state.store.insert_rule(&rule, &slots).await?;
+    let report = report(slots, outcome, through);
     tracing::info!(rule_id = %rule.id, created = report.created, skipped = report.skipped.len(), "rule created");
     let location = format!("/api/v1/availability-rules/{}", rule.id);
     let body = RuleWritten { rule: RuleView::new(&rule, &practice), materialized: MaterializedView::new(report, 0) };
@@ -249,11 +251,14 @@ pub async fn replace(
     let practice = check_rule_targets(&state, &caller, &input).await;
     let (mut rule, practice) = merge_errors(rule, practice)?;
     rule.created_at = current.created_at;
-    let removed = state.store.replace_rule(&rule, now).await.map_err(|e| match e {
+    let (slots, through) = horizon_slots(&rule, &practice, now, state.horizon_days);
+    let replaced = state.store.replace_rule(&rule, now, &slots).await.map_err(|e| match e {
         StoreError::NotFound => not_found(&id),
         other => other.into(),
     })?;
-    let report = materialize(state.store.as_ref(), &rule, &practice, now, state.horizon_days).await?;
+    rule.version = replaced.version;
+    let removed = replaced.removed;
+    let report = report(slots, replaced.outcome, through);
     tracing::info!(rule_id = %rule.id, removed, created = report.created, "rule replaced");
     Ok(axum::Json(RuleWritten {
         rule: RuleView::new(&rule, &practice),
@@ -348,8 +353,11 @@ pub struct PreviewSlot {
     end: String,
     start_local: String,
     end_local: String,
-    /// Whether this slot already exists as a stored slot of the rule.
+    /// Whether this slot exists as a live (free, held or booked) slot of the rule. Within the horizon, `false`
+    /// means it was skipped (overlap with another slot, absence) or withdrawn.
     stored: bool,
+    /// The stored slot's status (`withdrawn` included), if one exists.
+    status: Option<crate::domain::slot::SlotStatus>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -386,7 +394,7 @@ pub async fn preview(
     v.finish()?;
     let (from, to) = (from.expect("checked"), to.expect("checked"));
     let occurrences = occurrences(&rule, &practice, from, to);
-    let stored: std::collections::HashSet<_> = match (occurrences.first(), occurrences.last()) {
+    let stored: std::collections::HashMap<_, _> = match (occurrences.first(), occurrences.last()) {
         (Some(first), Some(last)) => {
             let filter = SlotFilter {
                 rule_id: Some(rule.id.clone()),
@@ -395,7 +403,7 @@ pub async fn preview(
                 page: Page { limit: occurrences.len() as i64, offset: 0 },
                 ..SlotFilter::default()
             };
-            state.store.list_slots(&filter).await?.into_iter().map(|s| s.start).collect()
+            state.store.list_slots(&filter).await?.into_iter().map(|s| (s.start, s.status)).collect()
         }
         _ => Default::default(),
     };
@@ -407,7 +415,8 @@ pub async fn preview(
             end: utc_rfc3339(o.end),
             start_local: local_rfc3339(o.start, zone),
             end_local: local_rfc3339(o.end, zone),
-            stored: stored.contains(&o.start),
+            stored: stored.get(&o.start).is_some_and(|s| *s != crate::domain::slot::SlotStatus::Withdrawn),
+            status: stored.get(&o.start).copied(),
         })
         .collect();
     Ok(axum::Json(Preview {

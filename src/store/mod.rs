@@ -42,6 +42,9 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0}")]
     MissingReference(String),
+    /// The rule changed or was deleted since it was read: nothing was written.
+    #[error("the rule changed meanwhile")]
+    RuleChanged,
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
     #[error("migrations: {0}")]
@@ -118,6 +121,14 @@ pub enum SkipReason {
     Absence,
 }
 
+/// What replacing a rule did.
+#[derive(Debug, Clone, Default)]
+pub struct RuleReplaced {
+    pub removed: u64,
+    pub version: i64,
+    pub outcome: Vec<Option<SkipReason>>,
+}
+
 /// What declaring an absence did to the professional's slots.
 #[derive(Debug, Clone, Default)]
 pub struct AbsenceEffects {
@@ -153,19 +164,33 @@ pub trait Store: Send + Sync + 'static {
     /// Withdraws a free slot; [`StoreError::SlotNotFree`] when it is held, booked or already withdrawn.
     async fn withdraw_slot(&self, id: &str, now: DateTime<Utc>) -> Result<Slot, StoreError>;
 
-    async fn insert_rule(&self, rule: &AvailabilityRule) -> Result<(), StoreError>;
+    /// Inserts a rule and its first slots in one transaction; the answer is aligned with `slots`.
+    async fn insert_rule(&self, rule: &AvailabilityRule, slots: &[Slot])
+    -> Result<Vec<Option<SkipReason>>, StoreError>;
     /// A rule that has not been deleted.
     async fn get_rule(&self, id: &str) -> Result<Option<AvailabilityRule>, StoreError>;
     async fn list_rules(&self, filter: &ScopeFilter) -> Result<Vec<AvailabilityRule>, StoreError>;
     async fn list_active_rule_ids(&self) -> Result<Vec<String>, StoreError>;
-    /// Replaces a rule and removes its free slots starting at or after `now` (held and booked ones stay);
-    /// returns how many were removed.
-    async fn replace_rule(&self, rule: &AvailabilityRule, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Replaces a rule (bumping its version) with the slots of the new version, in one transaction: free future
+    /// slots the new version would not produce identically are removed, held and booked ones stay. Returns how
+    /// many were removed, the new version, and the outcome per slot.
+    async fn replace_rule(
+        &self,
+        rule: &AvailabilityRule,
+        now: DateTime<Utc>,
+        slots: &[Slot],
+    ) -> Result<RuleReplaced, StoreError>;
     /// Deletes a rule (kept for the record) and removes its free future slots; returns how many.
     async fn delete_rule(&self, id: &str, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Inserts the slots of a rule, in one transaction serialised per professional: each slot is inserted or
-    /// skipped with its reason (the answer is aligned with `slots`).
-    async fn materialize_rule_slots(&self, slots: &[Slot]) -> Result<Vec<Option<SkipReason>>, StoreError>;
+    /// Inserts slots of version `version` of a rule, in one transaction serialised per professional, each
+    /// inserted or skipped with its reason (aligned with `slots`); [`StoreError::RuleChanged`] if that version
+    /// is no longer current.
+    async fn materialize_rule_slots(
+        &self,
+        rule_id: &str,
+        version: i64,
+        slots: &[Slot],
+    ) -> Result<Vec<Option<SkipReason>>, StoreError>;
 
     /// Records an absence; in the same transaction removes free rule slots and withdraws free one-off slots in
     /// its range, and reports the held and booked ones it leaves alone.

@@ -187,6 +187,7 @@ pub struct RuleRow {
     public_holidays: String,
     season_from: Option<String>,
     season_to: Option<String>,
+    version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -220,6 +221,7 @@ impl TryFrom<RuleRow> for AvailabilityRule {
             id: r.id,
             professional_id: r.professional_id,
             practice_id: r.practice_id,
+            version: i64::from(r.version),
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

@@ -76,6 +76,40 @@ macro_rules! impl_store {
                 Ok(absent.map(|_| SkipReason::Absence))
             }
 
+            /// Inserts a rule's slots inside the caller's transaction (which holds the professional's lock): each
+            /// is inserted, or skipped because the rule already produced it, or because of an overlap or absence.
+            async fn materialize_in_tx(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                slots: &[Slot],
+            ) -> Result<Vec<Option<SkipReason>>, StoreError> {
+                let mut present = std::collections::HashSet::new();
+                let mut rules: Vec<(&Option<String>, DateTime<Utc>)> = Vec::new();
+                for slot in slots {
+                    match rules.iter_mut().find(|(rule, _)| *rule == &slot.rule_id) {
+                        Some((_, earliest)) => *earliest = (*earliest).min(slot.start),
+                        None => rules.push((&slot.rule_id, slot.start)),
+                    }
+                }
+                for (rule_id, earliest) in rules {
+                    let starts: Vec<DateTime<Utc>> =
+                        sqlx::query_scalar(sql::RULE_SLOT_STARTS).bind(rule_id).bind(earliest).fetch_all(&mut **tx).await?;
+                    present.extend(starts.into_iter().map(|start| (rule_id.clone(), start)));
+                }
+                let mut outcome = Vec::with_capacity(slots.len());
+                for slot in slots {
+                    if present.contains(&(slot.rule_id.clone(), slot.start)) {
+                        outcome.push(Some(SkipReason::AlreadyPresent));
+                        continue;
+                    }
+                    let obstacle = Self::rule_slot_obstacle(tx, slot).await?;
+                    if obstacle.is_none() {
+                        Self::insert_slot(tx, slot).await?;
+                    }
+                    outcome.push(obstacle);
+                }
+                Ok(outcome)
+            }
+
             fn bind_rule<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
                 rule: &'q AvailabilityRule,
@@ -270,14 +304,22 @@ macro_rules! impl_store {
                 row.map(ApiKey::try_from).transpose()
             }
 
-            async fn insert_rule(&self, rule: &AvailabilityRule) -> Result<(), StoreError> {
+            async fn insert_rule(
+                &self,
+                rule: &AvailabilityRule,
+                slots: &[Slot],
+            ) -> Result<Vec<Option<SkipReason>>, StoreError> {
                 let columns = RuleColumns::of(rule);
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &[rule.professional_id.as_str()]).await?;
                 Self::bind_rule(sqlx::query(sql::INSERT_RULE), rule, &columns)
                     .bind(rule.created_at)
                     .bind(rule.updated_at)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                Ok(())
+                let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
+                tx.commit().await?;
+                Ok(outcome)
             }
 
             async fn get_rule(&self, id: &str) -> Result<Option<AvailabilityRule>, StoreError> {
@@ -300,26 +342,50 @@ macro_rules! impl_store {
                 Ok(sqlx::query_scalar(sql::LIST_ACTIVE_RULE_IDS).fetch_all(&self.pool).await?)
             }
 
-            async fn replace_rule(&self, rule: &AvailabilityRule, now: DateTime<Utc>) -> Result<u64, StoreError> {
+            async fn replace_rule(
+                &self,
+                rule: &AvailabilityRule,
+                now: DateTime<Utc>,
+                slots: &[Slot],
+            ) -> Result<RuleReplaced, StoreError> {
                 let columns = RuleColumns::of(rule);
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &[rule.professional_id.as_str()]).await?;
                 // The UPDATE's parameters follow INSERT_RULE's order; `updated_at` is the 15th.
-                let updated = Self::bind_rule(sqlx::query(sql::UPDATE_RULE), rule, &columns)
+                let version: Option<i32> = Self::bind_rule(sqlx::query(sql::UPDATE_RULE), rule, &columns)
                     .bind(rule.updated_at)
                     .fetch_optional(&mut *tx)
-                    .await?;
-                if updated.is_none() {
-                    return Err(StoreError::NotFound);
+                    .await?
+                    .map(|row| sqlx::Row::get(&row, 0));
+                let Some(version) = version else { return Err(StoreError::NotFound) };
+                // Keep the free future slots the new version produces identically (same ids for whoever holds
+                // them from a search); remove the others.
+                let wanted: std::collections::HashSet<(DateTime<Utc>, DateTime<Utc>)> =
+                    slots.iter().map(|s| (s.start, s.end)).collect();
+                let current: Vec<(String, DateTime<Utc>, DateTime<Utc>, String, String, String)> =
+                    sqlx::query_as(sql::FUTURE_FREE_RULE_SLOTS).bind(&rule.id).bind(now).fetch_all(&mut *tx).await?;
+                let mut removed = 0;
+                for (id, start, end, modality, visibility, practice_id) in current {
+                    let identical = wanted.contains(&(start, end))
+                        && modality == rule.modality.as_str()
+                        && visibility == rule.visibility.as_str()
+                        && practice_id == rule.practice_id;
+                    if !identical {
+                        removed += sqlx::query(sql::DELETE_SLOT).bind(&id).execute(&mut *tx).await?.rows_affected();
+                    }
                 }
-                let removed =
-                    sqlx::query(sql::REMOVE_FUTURE_FREE_RULE_SLOTS).bind(&rule.id).bind(now).execute(&mut *tx).await?;
+                let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
                 tx.commit().await?;
-                Ok(removed.rows_affected())
+                Ok(RuleReplaced { removed, version: i64::from(version), outcome })
             }
 
             async fn delete_rule(&self, id: &str, now: DateTime<Utc>) -> Result<u64, StoreError> {
                 let mut tx = self.begin_write().await?;
+                let professional: Option<String> =
+                    sqlx::query_scalar(sql::RULE_PROFESSIONAL).bind(id).fetch_optional(&mut *tx).await?;
+                let Some(professional) = professional else { return Err(StoreError::NotFound) };
+                // Under the professional's lock, no horizon pass of this rule is half-way through.
+                Self::lock_professionals(&mut tx, &[professional.as_str()]).await?;
                 let deleted: Option<String> =
                     sqlx::query_scalar(sql::DELETE_RULE).bind(id).bind(now).fetch_optional(&mut *tx).await?;
                 if deleted.is_none() {
@@ -330,37 +396,27 @@ macro_rules! impl_store {
                 Ok(removed.rows_affected())
             }
 
-            async fn materialize_rule_slots(&self, slots: &[Slot]) -> Result<Vec<Option<SkipReason>>, StoreError> {
+            async fn materialize_rule_slots(
+                &self,
+                rule_id: &str,
+                version: i64,
+                slots: &[Slot],
+            ) -> Result<Vec<Option<SkipReason>>, StoreError> {
                 let mut professionals: Vec<&str> = slots.iter().map(|s| s.professional_id.as_str()).collect();
                 professionals.sort_unstable();
                 professionals.dedup();
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &professionals).await?;
-                let mut present = std::collections::HashSet::new();
-                let mut rules: Vec<(&Option<String>, DateTime<Utc>)> = Vec::new();
-                for slot in slots {
-                    match rules.iter_mut().find(|(rule, _)| *rule == &slot.rule_id) {
-                        Some((_, earliest)) => *earliest = (*earliest).min(slot.start),
-                        None => rules.push((&slot.rule_id, slot.start)),
-                    }
+                // Expanded from an older version (changed or deleted meanwhile): write nothing.
+                let current: Option<i32> = sqlx::query_scalar(sql::RULE_IS_CURRENT)
+                    .bind(rule_id)
+                    .bind(i32::try_from(version).unwrap_or(-1))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if current.is_none() {
+                    return Err(StoreError::RuleChanged);
                 }
-                for (rule_id, earliest) in rules {
-                    let starts: Vec<DateTime<Utc>> =
-                        sqlx::query_scalar(sql::RULE_SLOT_STARTS).bind(rule_id).bind(earliest).fetch_all(&mut *tx).await?;
-                    present.extend(starts.into_iter().map(|start| (rule_id.clone(), start)));
-                }
-                let mut outcome = Vec::with_capacity(slots.len());
-                for slot in slots {
-                    if present.contains(&(slot.rule_id.clone(), slot.start)) {
-                        outcome.push(Some(SkipReason::AlreadyPresent));
-                        continue;
-                    }
-                    let obstacle = Self::rule_slot_obstacle(&mut tx, slot).await?;
-                    if obstacle.is_none() {
-                        Self::insert_slot(&mut tx, slot).await?;
-                    }
-                    outcome.push(obstacle);
-                }
+                let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
                 tx.commit().await?;
                 Ok(outcome)
             }
@@ -377,22 +433,24 @@ macro_rules! impl_store {
                     .bind(a.created_at)
                     .execute(&mut *tx)
                     .await?;
+                // The past is evidence (hours offered): an absence declared late changes only what is to come.
+                let from = a.start.max(now);
                 let removed = sqlx::query(sql::REMOVE_FREE_RULE_SLOTS_IN_RANGE)
                     .bind(&a.professional_id)
-                    .bind(a.start)
+                    .bind(from)
                     .bind(a.end)
                     .execute(&mut *tx)
                     .await?;
                 let withdrawn = sqlx::query(sql::WITHDRAW_FREE_ONE_OFF_SLOTS_IN_RANGE)
                     .bind(&a.professional_id)
-                    .bind(a.start)
+                    .bind(from)
                     .bind(a.end)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
                 let kept: Vec<SlotRow> = sqlx::query_as(sql::HELD_OR_BOOKED_IN_RANGE)
                     .bind(&a.professional_id)
-                    .bind(a.start)
+                    .bind(from)
                     .bind(a.end)
                     .fetch_all(&mut *tx)
                     .await?;

@@ -96,25 +96,38 @@ pub const INSERT_RULE: &str = "INSERT INTO availability_rules \
 pub const UPDATE_RULE: &str = "UPDATE availability_rules SET \
     professional_id = $2, practice_id = $3, weekdays = $4, start_time = $5, end_time = $6, slot_minutes = $7, \
     modality = $8, visibility = $9, valid_from = $10, valid_until = $11, public_holidays = $12, \
-    season_from = $13, season_to = $14, updated_at = $15 \
-    WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+    season_from = $13, season_to = $14, updated_at = $15, version = version + 1 \
+    WHERE id = $1 AND deleted_at IS NULL RETURNING version";
 
 pub const GET_RULE: &str = "SELECT id, professional_id, practice_id, weekdays, start_time, end_time, slot_minutes, \
-    modality, visibility, valid_from, valid_until, public_holidays, season_from, season_to, created_at, updated_at \
-    FROM availability_rules WHERE id = $1 AND deleted_at IS NULL";
+    modality, visibility, valid_from, valid_until, public_holidays, season_from, season_to, version, created_at, \
+    updated_at FROM availability_rules WHERE id = $1 AND deleted_at IS NULL";
 
 /// `$1` one professional, `$2` the professionals of an API key's practices; both optional.
 pub const LIST_RULES: &str = "SELECT r.id, r.professional_id, r.practice_id, r.weekdays, r.start_time, r.end_time, \
     r.slot_minutes, r.modality, r.visibility, r.valid_from, r.valid_until, r.public_holidays, r.season_from, \
-    r.season_to, r.created_at, r.updated_at \
+    r.season_to, r.version, r.created_at, r.updated_at \
     FROM availability_rules r \
     WHERE r.deleted_at IS NULL \
       AND ($1 IS NULL OR r.professional_id = $1) \
       AND ($2 IS NULL OR r.practice_id IN (SELECT k.practice_id FROM api_key_practices k WHERE k.api_key_id = $2)) \
     ORDER BY r.created_at, r.id LIMIT $3 OFFSET $4";
 
-pub const DELETE_RULE: &str =
-    "UPDATE availability_rules SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+pub const DELETE_RULE: &str = "UPDATE availability_rules SET deleted_at = $2, version = version + 1 \
+    WHERE id = $1 AND deleted_at IS NULL RETURNING id";
+
+pub const RULE_PROFESSIONAL: &str =
+    "SELECT professional_id FROM availability_rules WHERE id = $1 AND deleted_at IS NULL";
+
+/// Whether this version of the rule is still the current one (checked under the professional's lock).
+pub const RULE_IS_CURRENT: &str =
+    "SELECT 1 FROM availability_rules WHERE id = $1 AND version = $2 AND deleted_at IS NULL";
+
+/// A rule's free future slots, so that a change keeps those the new version would produce identically.
+pub const FUTURE_FREE_RULE_SLOTS: &str = "SELECT id, start_at, end_at, modality, visibility, practice_id FROM slots \
+    WHERE rule_id = $1 AND status = 'free' AND start_at >= $2";
+
+pub const DELETE_SLOT: &str = "DELETE FROM slots WHERE id = $1";
 
 /// A rule's future free slots, removed when the rule changes or goes: held and booked ones stay untouched.
 pub const REMOVE_FUTURE_FREE_RULE_SLOTS: &str =

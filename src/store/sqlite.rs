@@ -13,7 +13,10 @@ use sqlx::{Sqlite, Transaction};
 
 use super::rows::{AbsenceRow, ApiKeyRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert};
 use super::shared::{impl_store, map_error};
-use super::{AbsenceEffects, PracticeFilter, ProfessionalFilter, ScopeFilter, SkipReason, SlotFilter, StoreError, sql};
+use super::{
+    AbsenceEffects, PracticeFilter, ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError,
+    sql,
+};
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};

@@ -25,6 +25,10 @@ on_both_databases!(
     rule_permissions_follow_the_slot_permissions,
     an_absence_frees_its_range_lists_bookings_and_lifting_it_refills,
     invalid_absences_are_refused,
+    a_horizon_pass_over_a_stale_rule_version_writes_nothing,
+    a_change_that_keeps_the_times_keeps_the_very_same_slots,
+    on_call_rota_runs_on_weekends_and_holidays_in_season,
+    a_late_absence_leaves_the_past_alone,
 );
 
 struct Setup {
@@ -270,6 +274,10 @@ async fn every_invalid_rule_field_is_reported_and_nothing_is_written(app: TestAp
         (json!({"professional_id": "nobody"}), "professional_id"),
         (json!({"practice_id": other_practice}), "practice_id"),
         (json!({"colour": "blue"}), "colour"),
+        (json!({"valid_from": "2026-01-01", "valid_until": "2026-06-30"}), "valid_until"),
+        (json!({"valid_until": "2027-02-28", "season": {"from": "06-01", "to": "08-31"}}), "season"),
+        (json!({"season": {"from": "+1-01", "to": "03-31"}}), "season.from"),
+        (json!({"start_time": "+9:00"}), "start_time"),
     ];
     for (override_, field) in cases {
         let mut body = lunchtime_rule(&s);
@@ -313,6 +321,19 @@ async fn rule_permissions_follow_the_slot_permissions(app: TestApp) {
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(app.get("/api/v1/availability-rules", &colleague_key).await.body["rules"], json!([]));
+    let put = |key: String| {
+        let body = lunchtime_rule(&s);
+        let path = format!("/api/v1/availability-rules/{id}");
+        let app = &app;
+        async move { app.call(axum::http::Method::PUT, &path, Some(&key), Some(body)).await }
+    };
+    put(colleague_key.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    let elsewhere = app.practice(json!({"name": "Autre cabinet"})).await;
+    let foreign_publisher = app.key(Role::Publisher, None, &[&elsewhere]).await;
+    put(foreign_publisher.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get(&format!("/api/v1/availability-rules/{id}/preview?from=2026-11-25&to=2026-11-26"), &foreign_publisher)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
     let publisher = app.key(Role::Publisher, None, &[&s.practice]).await;
     assert_eq!(app.get(&format!("/api/v1/availability-rules/{id}"), &publisher).await.status, StatusCode::OK);
     assert_eq!(
@@ -386,6 +407,119 @@ async fn invalid_absences_are_refused(app: TestApp) {
     let colleague_key = app.key(Role::Professional, Some(&colleague), &[]).await;
     app.post("/api/v1/absences", &colleague_key, base.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
     let regulator = app.key(Role::Regulator, None, &[]).await;
-    app.post("/api/v1/absences", &regulator, base).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.post("/api/v1/absences", &regulator, base.clone()).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    // Agenda software may not declare absences: one acts on every practice of the professional.
+    let publisher = app.key(Role::Publisher, None, &[&s.practice]).await;
+    app.post("/api/v1/absences", &publisher, base).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/api/v1/absences", &publisher).await.problem(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(app.get("/api/v1/absences", &app.admin_key).await.body["absences"], json!([]));
+}
+
+async fn a_horizon_pass_over_a_stale_rule_version_writes_nothing(app: TestApp) {
+    let s = setup(&app).await;
+    let rule = create_rule(&app, lunchtime_rule(&s)).await;
+    let id = rule["id"].as_str().unwrap();
+    let put = |body: Value| {
+        let path = format!("/api/v1/availability-rules/{id}");
+        let app = &app;
+        async move { app.call(axum::http::Method::PUT, &path, Some(&app.admin_key), Some(body)).await }
+    };
+    // A horizon pass reads the rule…
+    let stale = app.store.get_rule(id).await.unwrap().unwrap();
+    let practice = app.store.get_practice(&s.practice).await.unwrap().unwrap();
+    // …then the professional moves it to the evening…
+    let mut evening = lunchtime_rule(&s);
+    merge(&mut evening, json!({"start_time": "18:00", "end_time": "18:30"}));
+    let response = put(evening).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    // …and the pass, going on with the version it read a day later, must not bring the lunchtime slots back.
+    let later = test_now() + Duration::days(1);
+    let outcome = snp::availability::materialize(app.store.as_ref(), &stale, &practice, later, 14).await;
+    assert!(matches!(outcome, Err(snp::store::StoreError::RuleChanged)), "{outcome:?}");
+    let slots = app.get("/api/v1/slots?limit=1000", &app.admin_key).await;
+    let hours: Vec<&str> =
+        slots.body["slots"].as_array().unwrap().iter().map(|s| &s["start_local"].as_str().unwrap()[11..13]).collect();
+    assert!(!hours.is_empty() && hours.iter().all(|h| *h == "18"), "{hours:?}");
+    // Same after a deletion.
+    let current = app.store.get_rule(id).await.unwrap().unwrap();
+    app.delete(&format!("/api/v1/availability-rules/{id}"), &app.admin_key).await;
+    let outcome = snp::availability::materialize(app.store.as_ref(), &current, &practice, later, 14).await;
+    assert!(matches!(outcome, Err(snp::store::StoreError::RuleChanged)));
+    assert_eq!(app.slot_count("status=free").await, 0);
+}
+
+async fn a_change_that_keeps_the_times_keeps_the_very_same_slots(app: TestApp) {
+    let s = setup(&app).await;
+    let rule = create_rule(&app, lunchtime_rule(&s)).await;
+    let id = rule["id"].as_str().unwrap();
+    // A regulator may be holding one of these ids from a search: a cosmetic change must not replace them.
+    let before = app.get("/api/v1/slots?status=free&limit=1000", &app.admin_key).await.body["slots"].clone();
+    let mut longer = lunchtime_rule(&s);
+    merge(&mut longer, json!({"valid_until": "2027-06-30"}));
+    let response = app
+        .call(axum::http::Method::PUT, &format!("/api/v1/availability-rules/{id}"), Some(&app.admin_key), Some(longer))
+        .await;
+    assert_eq!(response.body["materialized"]["removed"], 0, "{}", response.text);
+    assert_eq!(response.body["materialized"]["created"], 0);
+    let after = app.get("/api/v1/slots?status=free&limit=1000", &app.admin_key).await.body["slots"].clone();
+    assert_eq!(before, after);
+}
+
+async fn on_call_rota_runs_on_weekends_and_holidays_in_season(app: TestApp) {
+    // Sunday 20 December 2026, 07:00 in Strasbourg: the horizon reaches Saturday 2 January 2027.
+    app.clock.set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 20, 6, 0, 0).unwrap());
+    let practice = app.practice(json!({"departement": "67", "postal_code": "67000", "commune": "Strasbourg"})).await;
+    let physio = app.professional(&[&practice], json!({"profession": "physio", "skills": ["bronchiolitis"]})).await;
+    let rota = json!({
+        "professional_id": physio, "practice_id": practice, "weekdays": ["sat", "sun"], "start_time": "08:00",
+        "end_time": "10:00", "slot_minutes": 60, "modality": "in_person", "visibility": "regulation",
+        "valid_from": "2026-11-01", "public_holidays": "include", "season": {"from": "11-01", "to": "03-31"}
+    });
+    let rule = create_rule(&app, rota).await;
+    let days: std::collections::BTreeSet<String> =
+        app.get("/api/v1/slots?limit=1000", &app.admin_key).await.body["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start_local"].as_str().unwrap()[..10].to_string())
+            .collect();
+    // Sun 20, Fri 25 (Noël), Sat 26 (Saint-Étienne in Alsace, and a Saturday), Sun 27, Fri 1 (Jour de l'an), Sat 2.
+    let expected = ["2026-12-20", "2026-12-25", "2026-12-26", "2026-12-27", "2027-01-01", "2027-01-02"];
+    assert_eq!(days.into_iter().collect::<Vec<_>>(), expected);
+    assert_eq!(rule["materialized"]["created"], 12);
+    // `only`: the holidays among the weekdays.
+    let nurse = app.professional(&[&practice], json!({"profession": "nurse"})).await;
+    let holidays_only = json!({
+        "professional_id": nurse, "practice_id": practice, "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start_time": "09:00", "end_time": "10:00", "slot_minutes": 30, "modality": "in_person",
+        "visibility": "regulation", "valid_from": "2026-11-01", "public_holidays": "only"
+    });
+    let rule = create_rule(&app, holidays_only).await;
+    assert_eq!(rule["materialized"]["created"], 6, "25 and 26 December, 1 January: two slots each");
+    // Out of season, nothing; without the season, Mondays 21 and 28 December.
+    let mut summer = json!({
+        "professional_id": nurse, "practice_id": practice, "weekdays": ["mon"], "start_time": "18:00",
+        "end_time": "19:00", "slot_minutes": 30, "modality": "in_person", "visibility": "regulation",
+        "valid_from": "2026-11-01", "season": {"from": "06-01", "to": "08-31"}
+    });
+    let rule = create_rule(&app, summer.clone()).await;
+    assert_eq!(rule["materialized"]["created"], 0, "out of season");
+    merge(&mut summer, json!({"season": null}));
+    let rule = create_rule(&app, summer).await;
+    assert_eq!(rule["materialized"]["created"], 4);
+}
+
+async fn a_late_absence_leaves_the_past_alone(app: TestApp) {
+    let s = setup(&app).await;
+    create_rule(&app, lunchtime_rule(&s)).await;
+    // Two days later, an absence declared from the start of the week: past slots are evidence, not touched.
+    app.clock.set(test_now() + Duration::days(2));
+    let body = json!({"professional_id": s.professional, "from": "2026-11-23", "to": "2026-11-27"});
+    let response = app.post("/api/v1/absences", &app.admin_key, body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    let past = app.get("/api/v1/slots?to=2026-11-26T08:00:00Z&limit=1000", &app.admin_key).await;
+    let past = past.body["slots"].as_array().unwrap();
+    assert_eq!(past.len(), 4, "Tuesday and Wednesday lunchtimes stay as they were");
+    assert!(past.iter().all(|s| s["status"] == "free"));
+    assert_eq!(response.body["slots_freed"], 4, "Thursday and Friday");
 }
