@@ -15,6 +15,8 @@ use crate::domain::slot::SlotRules;
 
 /// The defaults, compiled in so a binary copied anywhere still starts.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+/// The reason catalogue, compiled in the same way (a `--config` file may add or change `[motifs.…]` entries).
+pub const MOTIFS_TOML: &str = include_str!("../config/motifs.toml");
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +28,7 @@ pub struct Settings {
     pub availability: AvailabilitySettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
+    pub motifs: std::collections::BTreeMap<String, crate::domain::motif::MotifDef>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -92,7 +95,7 @@ impl Settings {
     }
 
     fn load_with_env(file: Option<&Path>, env: Env) -> Result<Settings, ConfigError> {
-        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(MOTIFS_TOML));
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(ConfigError::File { path: path.display().to_string(), message: "not found".into() });
@@ -152,7 +155,9 @@ impl Settings {
         if !(1..=3660).contains(&a.max_preview_days) {
             return invalid("availability.max_preview_days must be between 1 and 3660".into());
         }
-        self.catalogue().check().map_err(ConfigError::Invalid)
+        self.catalogue().check().map_err(ConfigError::Invalid)?;
+        crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
+            .map_err(|m| ConfigError::Invalid(format!("{m} (config/motifs.toml or the --config file)")))
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -234,6 +239,7 @@ impl fmt::Debug for Settings {
             .field("availability", &self.availability)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
+            .field("motifs", &self.motifs.keys().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod geo;
 pub mod holidays;
 pub mod identifiers;
+pub mod motif;
 pub mod phone;
 pub mod practice;
 pub mod professional;

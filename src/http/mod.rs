@@ -10,6 +10,7 @@ mod api_keys;
 pub mod error;
 pub mod extract;
 mod health;
+mod motifs;
 mod openapi;
 mod practices;
 mod professionals;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub max_batch: usize,
     pub horizon_days: i64,
     pub max_preview_days: i64,
+    pub motifs: Arc<std::collections::BTreeMap<String, crate::domain::motif::MotifDef>>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             max_batch: settings.slots.max_batch,
             horizon_days: settings.availability.horizon_days,
             max_preview_days: settings.availability.max_preview_days,
+            motifs: Arc::new(settings.motifs.clone()),
         }
     }
 }
@@ -125,6 +128,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::preview))
         .routes(routes!(absences::create, absences::list))
         .routes(routes!(absences::delete))
+        .routes(routes!(motifs::list))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

@@ -103,6 +103,18 @@ fn configuration_errors_stop_start_up_naming_the_setting() {
     let bad_catalogue = dir.path().join("catalogue.toml");
     std::fs::write(&bad_catalogue, "[skills.tracheotomy]\nlabel = \"x\"\nprofessions = [\"surgeon\"]\n").unwrap();
     let missing = dir.path().join("missing.toml");
+    let bad_motif = dir.path().join("motif.toml");
+    std::fs::write(
+        &bad_motif,
+        "[motifs.sprain]\nlabel = \"Entorse\"\nprofessions = [\"physio\"]\nskills = [\"ivg\"]\nwithin_hours = 24\n",
+    )
+    .unwrap();
+    let unknown_profession = dir.path().join("motif2.toml");
+    std::fs::write(
+        &unknown_profession,
+        "[motifs.x]\nlabel = \"X\"\nprofessions = [\"osteopath\"]\nwithin_hours = 24\n",
+    )
+    .unwrap();
     type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
     let cases: Vec<Case> = vec![
         (vec!["migrate".into()], vec![("SNP__HTTP__BIND", "not-an-address")], "http.bind"),
@@ -113,6 +125,12 @@ fn configuration_errors_stop_start_up_naming_the_setting() {
         (vec!["--config".into(), bad_type.display().to_string(), "migrate".into()], vec![], "slots.min_minutes"),
         (vec!["--config".into(), bad_catalogue.display().to_string(), "migrate".into()], vec![], "skills.tracheotomy"),
         (vec!["--config".into(), missing.display().to_string(), "migrate".into()], vec![], "missing.toml"),
+        (vec!["--config".into(), bad_motif.display().to_string(), "migrate".into()], vec![], "motifs.sprain.skills"),
+        (
+            vec!["--config".into(), unknown_profession.display().to_string(), "migrate".into()],
+            vec![],
+            "motifs.x.professions",
+        ),
     ];
     for (args, env, expected) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

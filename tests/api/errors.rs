@@ -87,3 +87,30 @@ async fn nul_characters_and_out_of_range_numbers_are_refused_identically_on_both
     assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["offset"]);
     assert_eq!(app.get("/api/v1/practices", &app.admin_key).await.body["practices"], json!([]));
 }
+
+#[tokio::test]
+async fn the_motif_catalogue_is_served_to_every_role() {
+    let app = TestApp::sqlite().await;
+    let regulator = app.key(snp::domain::access::Role::Regulator, None, &[]).await;
+    let response = app.get("/api/v1/motifs", &regulator).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let motifs = response.body["motifs"].as_array().unwrap();
+    let names: Vec<&str> = motifs.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["bronchiolitis", "dental_emergency", "gp_unscheduled", "ivg", "midwife_unscheduled", "nursing_care"]
+    );
+    let bronchiolitis = &motifs[0];
+    assert_eq!(bronchiolitis["professions"], json!([{"name": "physio", "title": "Masseur-kinésithérapeute"}]));
+    assert_eq!(bronchiolitis["skills"], json!(["bronchiolitis"]));
+    assert_eq!(
+        (bronchiolitis["min_age_months"].as_u64(), bronchiolitis["max_age_months"].as_u64()),
+        (Some(1), Some(36))
+    );
+    assert_eq!(bronchiolitis["within_hours"], 24);
+    assert_eq!(bronchiolitis["prescription_required"], true);
+    assert_eq!(motifs[3]["professions"].as_array().unwrap().len(), 2, "ivg: midwife or gp");
+    app.call(axum::http::Method::GET, "/api/v1/motifs", None, None)
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}

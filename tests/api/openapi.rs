@@ -35,6 +35,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/absences"),
     ("get", "/api/v1/absences"),
     ("delete", "/api/v1/absences/{id}"),
+    ("get", "/api/v1/motifs"),
 ];
 
 #[tokio::test]
