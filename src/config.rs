@@ -26,6 +26,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub slots: SlotSettings,
     pub availability: AvailabilitySettings,
+    pub booking: BookingSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
     pub motifs: std::collections::BTreeMap<String, crate::domain::motif::MotifDef>,
@@ -78,6 +79,12 @@ pub struct AvailabilitySettings {
     pub horizon_days: i64,
     pub refresh_interval_minutes: u64,
     pub max_preview_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingSettings {
+    pub hold_seconds: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +161,9 @@ impl Settings {
         }
         if !(1..=3660).contains(&a.max_preview_days) {
             return invalid("availability.max_preview_days must be between 1 and 3660".into());
+        }
+        if !(30..=3600).contains(&self.booking.hold_seconds) {
+            return invalid("booking.hold_seconds must be between 30 and 3600".into());
         }
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
@@ -237,6 +247,7 @@ impl fmt::Debug for Settings {
             .field("log", &self.log)
             .field("slots", &self.slots)
             .field("availability", &self.availability)
+            .field("booking", &self.booking)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
             .field("motifs", &self.motifs.keys().collect::<Vec<_>>())

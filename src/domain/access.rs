@@ -84,6 +84,38 @@ impl Caller {
         }
     }
 
+    /// Hold and book slots: regulators (and admins). Professionals and agenda software publish; they do not book.
+    pub fn may_book(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Regulator)
+    }
+
+    /// Read bookings (with the patient's details) of this professional.
+    pub fn may_read_bookings(&self, professional_id: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Coordinator | Role::Regulator => true,
+            Role::Professional => self.professional_id.as_deref() == Some(professional_id),
+            Role::Publisher => false,
+        }
+    }
+
+    /// Cancel a booking of this professional: the regulator (for the patient) or the professional.
+    pub fn may_cancel_booking(&self, professional_id: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Regulator => true,
+            Role::Professional => self.professional_id.as_deref() == Some(professional_id),
+            Role::Coordinator | Role::Publisher => false,
+        }
+    }
+
+    /// Record attended / no-show: the professional who saw (or waited for) the patient.
+    pub fn may_record_outcome(&self, professional_id: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Professional => self.professional_id.as_deref() == Some(professional_id),
+            _ => false,
+        }
+    }
+
     /// May this role publish slots at all (before looking at which ones)?
     pub fn may_publish_slots(&self) -> bool {
         self.role != Role::Regulator

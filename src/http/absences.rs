@@ -125,7 +125,7 @@ pub async fn create(
     tracing::info!(absence_id = %absence.id, kept = effects.kept.len(), "absence recorded");
     let body = AbsenceCreated {
         absence: AbsenceView::from(&absence),
-        slots_freed: effects.rule_slots_removed + effects.one_off_slots_withdrawn,
+        slots_freed: effects.rule_slots_removed + effects.other_slots_withdrawn,
         bookings_to_handle: effects.kept.iter().map(SlotView::from).collect(),
     };
     let location = format!("/api/v1/absences/{}", absence.id);

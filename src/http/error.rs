@@ -35,6 +35,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A 409 with its own stable code: slot_unavailable, hold_expired, hold_used, invalid_transition, too_early,
+    /// idempotency_key_in_progress.
+    #[error("{code}: {detail}")]
+    State { code: &'static str, detail: String },
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -72,6 +78,10 @@ impl ApiError {
             NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            State { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
+            IdempotencyKeyReused => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "Idempotency key reused")
+            }
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error"),
         }
@@ -82,6 +92,8 @@ impl ApiError {
         match self {
             MalformedJson(m) => format!("The request body is not valid JSON: {m}"),
             BadRequest(m) | Forbidden(m) | NotFound(m) | Conflict(m) => m.clone(),
+            State { detail, .. } => detail.clone(),
+            IdempotencyKeyReused => "This Idempotency-Key was used with another request body: use a new key.".into(),
             UnsupportedMediaType => "Send the body as JSON with Content-Type: application/json.".into(),
             PayloadTooLarge => "The request body is larger than this server accepts.".into(),
             Validation(_) => "Some fields are invalid; see errors.".into(),
@@ -100,13 +112,11 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status and problem document of this error (what `into_response` sends; idempotency stores it).
+    pub fn problem(&self) -> (StatusCode, Problem) {
         let (status, code, title) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let errors = match &self {
+        let errors = match self {
             ApiError::Validation(e) | ApiError::SlotOverlap(e) => Some(e.clone()),
             _ => None,
         };
@@ -118,6 +128,16 @@ impl IntoResponse for ApiError {
             code,
             errors,
         };
+        (status, problem)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem) = self.problem();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
         let mut response = (status, axum::Json(problem)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
@@ -150,6 +170,26 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::MissingReference(message) => ApiError::invalid("body", message),
             StoreError::InvalidValue(message) => ApiError::BadRequest(message),
+            StoreError::SlotUnavailable => ApiError::State {
+                code: "slot_unavailable",
+                detail: "This slot is no longer available (held, booked, withdrawn or already started): search again."
+                    .into(),
+            },
+            StoreError::HoldExpired => ApiError::State {
+                code: "hold_expired",
+                detail: "The hold lapsed or was released: hold the slot again if it is still free.".into(),
+            },
+            StoreError::HoldUsed => {
+                ApiError::State { code: "hold_used", detail: "This hold was already used for a booking.".into() }
+            }
+            StoreError::InvalidTransition { status } => ApiError::State {
+                code: "invalid_transition",
+                detail: format!("The booking is {}: this change is not possible.", status.as_str()),
+            },
+            StoreError::TooEarly => ApiError::State {
+                code: "too_early",
+                detail: "An outcome is recorded once the appointment has started.".into(),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

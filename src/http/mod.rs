@@ -7,9 +7,12 @@
 
 mod absences;
 mod api_keys;
+mod bookings;
 pub mod error;
 pub mod extract;
 mod health;
+mod holds;
+mod idempotency;
 mod motifs;
 mod openapi;
 mod practices;
@@ -55,6 +58,7 @@ pub struct AppState {
     pub horizon_days: i64,
     pub max_preview_days: i64,
     pub motifs: Arc<std::collections::BTreeMap<String, crate::domain::motif::MotifDef>>,
+    pub hold_seconds: i64,
 }
 
 impl AppState {
@@ -68,6 +72,7 @@ impl AppState {
             horizon_days: settings.availability.horizon_days,
             max_preview_days: settings.availability.max_preview_days,
             motifs: Arc::new(settings.motifs.clone()),
+            hold_seconds: settings.booking.hold_seconds,
         }
     }
 }
@@ -129,6 +134,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(absences::create, absences::list))
         .routes(routes!(absences::delete))
         .routes(routes!(motifs::list))
+        .routes(routes!(holds::create))
+        .routes(routes!(holds::release))
+        .routes(routes!(bookings::create, bookings::list))
+        .routes(routes!(bookings::get_one))
+        .routes(routes!(bookings::cancel))
+        .routes(routes!(bookings::outcome))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

@@ -209,7 +209,7 @@ pub async fn list(
 /// RFC 3339 with any offset. A `+` that arrived as a space (an unencoded query string) is put back.
 /// Years are bounded to 1900–9999 in UTC: beyond, the instant means nothing here, and SQLite's text form of
 /// instants (whose order is time order only for four-digit years) must never see one.
-fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     let instant = DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| format!("{raw:?} is not an RFC 3339 instant (e.g. 2026-11-27T18:00:00+01:00)"))?;

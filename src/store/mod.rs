@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
+use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Slot, SlotStatus};
@@ -42,6 +43,21 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0}")]
     MissingReference(String),
+    /// The slot is not free (held, booked, withdrawn, started, or its professional is absent).
+    #[error("slot unavailable")]
+    SlotUnavailable,
+    /// The hold lapsed (or was released, or the slot was taken after it lapsed).
+    #[error("hold expired")]
+    HoldExpired,
+    /// The hold was already used for a booking.
+    #[error("hold already used")]
+    HoldUsed,
+    /// The booking is not in a state that allows this change.
+    #[error("booking is {}", .status.as_str())]
+    InvalidTransition { status: BookingStatus },
+    /// An outcome before the slot started.
+    #[error("too early")]
+    TooEarly,
     /// The rule changed or was deleted since it was read: nothing was written.
     #[error("the rule changed meanwhile")]
     RuleChanged,
@@ -121,6 +137,26 @@ pub enum SkipReason {
     Absence,
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    pub professional_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub status: Option<BookingStatus>,
+    pub page: Page,
+}
+
+/// Where a request with an `Idempotency-Key` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotency {
+    /// First time: the key is now reserved for this request.
+    New,
+    /// Another request with this key is being processed.
+    InProgress { request_hash: String },
+    /// Already answered: replay this (if the request is the same).
+    Done { request_hash: String, status: u16, body: String },
+}
+
 /// What replacing a rule did.
 #[derive(Debug, Clone, Default)]
 pub struct RuleReplaced {
@@ -133,7 +169,7 @@ pub struct RuleReplaced {
 #[derive(Debug, Clone, Default)]
 pub struct AbsenceEffects {
     pub rule_slots_removed: u64,
-    pub one_off_slots_withdrawn: u64,
+    pub other_slots_withdrawn: u64,
     /// Held and booked slots in the absence: left as they are, for the professional to handle.
     pub kept: Vec<Slot>,
 }
@@ -198,6 +234,48 @@ pub trait Store: Send + Sync + 'static {
     async fn get_absence(&self, id: &str) -> Result<Option<Absence>, StoreError>;
     async fn list_absences(&self, filter: &ScopeFilter) -> Result<Vec<Absence>, StoreError>;
     async fn delete_absence(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Holds a bookable slot: [`StoreError::SlotUnavailable`] otherwise, [`StoreError::NotFound`] for no slot.
+    async fn create_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn get_hold(&self, id: &str) -> Result<Option<Hold>, StoreError>;
+    /// Releases a live hold (its slot is free again); releasing twice is harmless, a used hold is
+    /// [`StoreError::HoldUsed`].
+    async fn release_hold(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Books the booking's slot — through its hold when it names one — in one transaction.
+    async fn create_booking(&self, booking: &Booking, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError>;
+    async fn list_bookings(&self, filter: &BookingFilter) -> Result<Vec<Booking>, StoreError>;
+    /// Cancels a confirmed booking; its slot is free again if it is still to come.
+    async fn cancel_booking(
+        &self,
+        id: &str,
+        by: &str,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records attended / no-show on a confirmed booking whose slot has started.
+    async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Reserves an idempotency key for a request, or says what became of an earlier one.
+    async fn reserve_idempotency_key(
+        &self,
+        api_key_id: &str,
+        endpoint: &str,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Idempotency, StoreError>;
+    /// Stores the answer to replay.
+    async fn complete_idempotency_key(
+        &self,
+        api_key_id: &str,
+        endpoint: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+    /// Frees the key after a server error, so the client may retry.
+    async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// The unrevoked key with this digest.

@@ -11,6 +11,7 @@ use super::StoreError;
 use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
+use crate::domain::booking::{Booking, BookingStatus, Hold, Patient};
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
 use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
@@ -276,6 +277,84 @@ impl From<AbsenceRow> for Absence {
             reason: r.reason,
             created_at: r.created_at,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct HoldRow {
+    id: String,
+    slot_id: String,
+    api_key_id: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    released_at: Option<DateTime<Utc>>,
+    booking_id: Option<String>,
+}
+
+impl From<HoldRow> for Hold {
+    fn from(r: HoldRow) -> Self {
+        Hold {
+            id: r.id,
+            slot_id: r.slot_id,
+            api_key_id: r.api_key_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            released_at: r.released_at,
+            booking_id: r.booking_id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct BookingRow {
+    id: String,
+    slot_id: String,
+    hold_id: Option<String>,
+    status: String,
+    patient_first_name: String,
+    patient_last_name: String,
+    patient_birth_date: String,
+    patient_phone: Option<String>,
+    patient_email: Option<String>,
+    motif: String,
+    note: Option<String>,
+    search_id: Option<String>,
+    booked_by: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    cancelled_at: Option<DateTime<Utc>>,
+    cancelled_by: Option<String>,
+    cancel_reason: Option<String>,
+    outcome_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<BookingRow> for Booking {
+    type Error = StoreError;
+    fn try_from(r: BookingRow) -> Result<Self, StoreError> {
+        Ok(Booking {
+            status: BookingStatus::parse(&r.status).ok_or_else(|| corrupt("booking status", &r.status))?,
+            patient: Patient {
+                birth_date: chrono::NaiveDate::parse_from_str(&r.patient_birth_date, "%Y-%m-%d")
+                    .map_err(|_| corrupt("birth date", &r.patient_birth_date))?,
+                first_name: r.patient_first_name,
+                last_name: r.patient_last_name,
+                phone: r.patient_phone,
+                email: r.patient_email,
+            },
+            id: r.id,
+            slot_id: r.slot_id,
+            hold_id: r.hold_id,
+            motif: r.motif,
+            note: r.note,
+            search_id: r.search_id,
+            booked_by: r.booked_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            cancelled_at: r.cancelled_at,
+            cancelled_by: r.cancelled_by,
+            cancel_reason: r.cancel_reason,
+            outcome_at: r.outcome_at,
+        })
     }
 }
 

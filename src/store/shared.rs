@@ -31,6 +31,15 @@ pub fn map_error(error: sqlx::Error) -> StoreError {
     StoreError::Database(error)
 }
 
+/// Whether a driver error is a unique violation (`Some(true)`), another database error (`Some(false)`), or not a
+/// database error at all (`None`).
+pub fn map_error_ref(error: &sqlx::Error) -> Option<bool> {
+    match error {
+        sqlx::Error::Database(db) => Some(db.is_unique_violation()),
+        _ => None,
+    }
+}
+
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
@@ -371,7 +380,11 @@ macro_rules! impl_store {
                         && visibility == rule.visibility.as_str()
                         && practice_id == rule.practice_id;
                     if !identical {
-                        removed += sqlx::query(sql::DELETE_SLOT).bind(&id).execute(&mut *tx).await?.rows_affected();
+                        let deleted = sqlx::query(sql::DELETE_SLOT).bind(&id).execute(&mut *tx).await?.rows_affected();
+                        if deleted == 0 {
+                            sqlx::query(sql::WITHDRAW_SLOT_BY_ID).bind(&id).bind(now).execute(&mut *tx).await?;
+                        }
+                        removed += 1;
                     }
                 }
                 let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
@@ -392,8 +405,10 @@ macro_rules! impl_store {
                     return Err(StoreError::NotFound);
                 }
                 let removed = sqlx::query(sql::REMOVE_FUTURE_FREE_RULE_SLOTS).bind(id).bind(now).execute(&mut *tx).await?;
+                let withdrawn =
+                    sqlx::query(sql::WITHDRAW_FUTURE_FREE_RULE_SLOTS).bind(id).bind(now).execute(&mut *tx).await?;
                 tx.commit().await?;
-                Ok(removed.rows_affected())
+                Ok(removed.rows_affected() + withdrawn.rows_affected())
             }
 
             async fn materialize_rule_slots(
@@ -439,9 +454,10 @@ macro_rules! impl_store {
                     .bind(&a.professional_id)
                     .bind(from)
                     .bind(a.end)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                let withdrawn = sqlx::query(sql::WITHDRAW_FREE_ONE_OFF_SLOTS_IN_RANGE)
+                let withdrawn = sqlx::query(sql::WITHDRAW_FREE_SLOTS_IN_RANGE)
                     .bind(&a.professional_id)
                     .bind(from)
                     .bind(a.end)
@@ -452,12 +468,13 @@ macro_rules! impl_store {
                     .bind(&a.professional_id)
                     .bind(from)
                     .bind(a.end)
+                    .bind(now)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
                 Ok(AbsenceEffects {
                     rule_slots_removed: removed.rows_affected(),
-                    one_off_slots_withdrawn: withdrawn.rows_affected(),
+                    other_slots_withdrawn: withdrawn.rows_affected(),
                     kept: convert(kept)?,
                 })
             }
@@ -484,6 +501,245 @@ macro_rules! impl_store {
                     sqlx::query_scalar(sql::DELETE_ABSENCE).bind(id).bind(now).fetch_optional(&mut *tx).await?;
                 tx.commit().await?;
                 deleted.map(|_| ()).ok_or(StoreError::NotFound)
+            }
+
+            async fn create_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let held: Option<String> = sqlx::query_scalar(sql::HOLD_SLOT)
+                    .bind(&hold.slot_id)
+                    .bind(&hold.id)
+                    .bind(hold.expires_at)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if held.is_none() {
+                    drop(tx);
+                    return Err(match self.get_slot(&hold.slot_id).await? {
+                        None => StoreError::NotFound,
+                        Some(_) => StoreError::SlotUnavailable,
+                    });
+                }
+                sqlx::query(sql::INSERT_HOLD)
+                    .bind(&hold.id)
+                    .bind(&hold.slot_id)
+                    .bind(&hold.api_key_id)
+                    .bind(hold.created_at)
+                    .bind(hold.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_hold(&self, id: &str) -> Result<Option<Hold>, StoreError> {
+                let row: Option<HoldRow> = sqlx::query_as(sql::GET_HOLD).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.map(Hold::from))
+            }
+
+            async fn release_hold(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let slot: Option<String> = sqlx::query_scalar(sql::RELEASE_HOLD).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                match slot {
+                    Some(slot_id) => {
+                        sqlx::query(sql::FREE_HELD_SLOT).bind(&slot_id).bind(id).bind(now).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                        Ok(())
+                    }
+                    None => {
+                        drop(tx);
+                        match self.get_hold(id).await? {
+                            None => Err(StoreError::NotFound),
+                            Some(hold) if hold.booking_id.is_some() => Err(StoreError::HoldUsed),
+                            Some(_) => Ok(()), // already released
+                        }
+                    }
+                }
+            }
+
+            async fn create_booking(&self, b: &Booking, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let booked: Option<String> = match &b.hold_id {
+                    Some(hold_id) => {
+                        let hold: Option<HoldRow> = sqlx::query_as(sql::GET_HOLD).bind(hold_id).fetch_optional(&mut *tx).await?;
+                        let hold = hold.map(Hold::from).ok_or(StoreError::NotFound)?;
+                        if hold.booking_id.is_some() {
+                            return Err(StoreError::HoldUsed);
+                        }
+                        if hold.released_at.is_some() || hold.expires_at <= now {
+                            return Err(StoreError::HoldExpired);
+                        }
+                        let booked: Option<String> = sqlx::query_scalar(sql::BOOK_HELD_SLOT)
+                            .bind(&hold.slot_id)
+                            .bind(hold_id)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if booked.is_none() {
+                            return Err(StoreError::HoldExpired);
+                        }
+                        sqlx::query(sql::MARK_HOLD_USED).bind(hold_id).bind(&b.id).execute(&mut *tx).await?;
+                        booked
+                    }
+                    None => sqlx::query_scalar(sql::BOOK_FREE_SLOT).bind(&b.slot_id).bind(now).fetch_optional(&mut *tx).await?,
+                };
+                if booked.is_none() {
+                    drop(tx);
+                    return Err(match self.get_slot(&b.slot_id).await? {
+                        None => StoreError::NotFound,
+                        Some(_) => StoreError::SlotUnavailable,
+                    });
+                }
+                let inserted = sqlx::query(sql::INSERT_BOOKING)
+                    .bind(&b.id)
+                    .bind(&b.slot_id)
+                    .bind(&b.hold_id)
+                    .bind(b.status.as_str())
+                    .bind(&b.patient.first_name)
+                    .bind(&b.patient.last_name)
+                    .bind(b.patient.birth_date.format("%Y-%m-%d").to_string())
+                    .bind(&b.patient.phone)
+                    .bind(&b.patient.email)
+                    .bind(&b.motif)
+                    .bind(&b.note)
+                    .bind(&b.search_id)
+                    .bind(&b.booked_by)
+                    .bind(b.created_at)
+                    .bind(b.updated_at)
+                    .execute(&mut *tx)
+                    .await;
+                match inserted {
+                    Ok(_) => {}
+                    // The partial unique index: another active booking of this slot exists.
+                    Err(e) if matches!(map_error_ref(&e), Some(true)) => return Err(StoreError::SlotUnavailable),
+                    Err(e) => return Err(e.into()),
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError> {
+                let row: Option<BookingRow> = sqlx::query_as(sql::GET_BOOKING).bind(id).fetch_optional(&self.pool).await?;
+                row.map(Booking::try_from).transpose()
+            }
+
+            async fn list_bookings(&self, f: &BookingFilter) -> Result<Vec<Booking>, StoreError> {
+                let rows: Vec<BookingRow> = sqlx::query_as(sql::LIST_BOOKINGS)
+                    .bind(&f.professional_id)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.status.map(|s| s.as_str()))
+                    .bind(f.page.limit)
+                    .bind(f.page.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn cancel_booking(
+                &self,
+                id: &str,
+                by: &str,
+                reason: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let slot: Option<String> = sqlx::query_scalar(sql::CANCEL_BOOKING)
+                    .bind(id)
+                    .bind(now)
+                    .bind(by)
+                    .bind(reason)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(slot_id) = slot else {
+                    drop(tx);
+                    return Err(match self.get_booking(id).await? {
+                        None => StoreError::NotFound,
+                        Some(b) => StoreError::InvalidTransition { status: b.status },
+                    });
+                };
+                sqlx::query(sql::RELEASE_CANCELLED_SLOT).bind(&slot_id).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let updated: Option<String> = sqlx::query_scalar(sql::RECORD_OUTCOME)
+                    .bind(id)
+                    .bind(outcome.status().as_str())
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if updated.is_some() {
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                drop(tx);
+                match self.get_booking(id).await? {
+                    None => Err(StoreError::NotFound),
+                    Some(b) if b.status != BookingStatus::Confirmed => Err(StoreError::InvalidTransition { status: b.status }),
+                    Some(_) => Err(StoreError::TooEarly),
+                }
+            }
+
+            async fn reserve_idempotency_key(
+                &self,
+                api_key_id: &str,
+                endpoint: &str,
+                key: &str,
+                request_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Idempotency, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let reserved: Option<String> = sqlx::query_scalar(sql::RESERVE_IDEMPOTENCY_KEY)
+                    .bind(api_key_id)
+                    .bind(endpoint)
+                    .bind(key)
+                    .bind(request_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let state = if reserved.is_some() {
+                    Idempotency::New
+                } else {
+                    let (request_hash, status, body): (String, i32, String) = sqlx::query_as(sql::GET_IDEMPOTENCY_KEY)
+                        .bind(api_key_id)
+                        .bind(endpoint)
+                        .bind(key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if status == 0 {
+                        Idempotency::InProgress { request_hash }
+                    } else {
+                        Idempotency::Done { request_hash, status: u16::try_from(status).unwrap_or(500), body }
+                    }
+                };
+                tx.commit().await?;
+                Ok(state)
+            }
+
+            async fn complete_idempotency_key(
+                &self,
+                api_key_id: &str,
+                endpoint: &str,
+                key: &str,
+                status: u16,
+                body: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(sql::COMPLETE_IDEMPOTENCY_KEY)
+                    .bind(api_key_id)
+                    .bind(endpoint)
+                    .bind(key)
+                    .bind(i32::from(status))
+                    .bind(body)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError> {
+                sqlx::query(sql::FORGET_IDEMPOTENCY_KEY).bind(api_key_id).bind(endpoint).bind(key).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn list_api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {

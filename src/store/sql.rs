@@ -65,9 +65,10 @@ pub const LIST_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.s
       AND ($9 IS NULL OR s.rule_id = $9) \
     ORDER BY s.start_at, s.id LIMIT $7 OFFSET $8";
 
-/// The conditional update is the guard: only a free slot is withdrawn, whatever happens concurrently.
-pub const WITHDRAW_SLOT: &str =
-    "UPDATE slots SET status = 'withdrawn', updated_at = $2 WHERE id = $1 AND status = 'free' RETURNING id";
+/// The conditional update is the guard: only a free slot (or one whose hold lapsed) is withdrawn, whatever
+/// happens concurrently.
+pub const WITHDRAW_SLOT: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, hold_expires_at = NULL, \
+    updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) RETURNING id";
 
 pub const INSERT_API_KEY: &str = "INSERT INTO api_keys \
     (id, name, role, professional_id, key_digest, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -125,13 +126,23 @@ pub const RULE_IS_CURRENT: &str =
 
 /// A rule's free future slots, so that a change keeps those the new version would produce identically.
 pub const FUTURE_FREE_RULE_SLOTS: &str = "SELECT id, start_at, end_at, modality, visibility, practice_id FROM slots \
-    WHERE rule_id = $1 AND status = 'free' AND start_at >= $2";
+    WHERE rule_id = $1 AND start_at >= $2 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2))";
 
-pub const DELETE_SLOT: &str = "DELETE FROM slots WHERE id = $1";
+/// Removes a free slot, or withdraws it when a (cancelled) booking names it.
+pub const DELETE_SLOT: &str =
+    "DELETE FROM slots WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
+pub const WITHDRAW_SLOT_BY_ID: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, hold_expires_at = NULL, \
+    updated_at = $2 WHERE id = $1";
 
-/// A rule's future free slots, removed when the rule changes or goes: held and booked ones stay untouched.
-pub const REMOVE_FUTURE_FREE_RULE_SLOTS: &str =
-    "DELETE FROM slots WHERE rule_id = $1 AND status = 'free' AND start_at >= $2";
+/// A rule's future free slots (a lapsed hold counts as free), removed when the rule changes or goes — unless a
+/// (cancelled) booking names them: those are withdrawn instead, keeping the history. Live holds and bookings
+/// stay untouched.
+pub const REMOVE_FUTURE_FREE_RULE_SLOTS: &str = "DELETE FROM slots WHERE rule_id = $1 AND start_at >= $2 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
+    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
+pub const WITHDRAW_FUTURE_FREE_RULE_SLOTS: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, \
+    hold_expires_at = NULL, updated_at = $2 WHERE rule_id = $1 AND start_at >= $2 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2))";
 
 /// Starts of a rule's slots from `$2` on: read once per materialisation, so that a pass over slots already
 /// there costs one query, not one per slot.
@@ -145,19 +156,23 @@ pub const FIND_ABSENCE_OVERLAP: &str = "SELECT 1 FROM absences WHERE professiona
 pub const INSERT_ABSENCE: &str = "INSERT INTO absences (id, professional_id, start_at, end_at, reason, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6)";
 
-/// During an absence, rule slots disappear (so that rules can fill the time again once it is lifted)…
+/// During an absence, free rule slots disappear (so that rules can fill the time again once it is lifted)…
 pub const REMOVE_FREE_RULE_SLOTS_IN_RANGE: &str = "DELETE FROM slots WHERE professional_id = $1 \
-    AND rule_id IS NOT NULL AND status = 'free' AND start_at < $3 AND end_at > $2";
+    AND rule_id IS NOT NULL AND start_at < $3 AND end_at > $2 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $4)) \
+    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
 
-/// …and one-off slots are withdrawn (a professional re-publishes them deliberately).
-pub const WITHDRAW_FREE_ONE_OFF_SLOTS_IN_RANGE: &str = "UPDATE slots SET status = 'withdrawn', updated_at = $4 \
-    WHERE professional_id = $1 AND rule_id IS NULL AND status = 'free' AND start_at < $3 AND end_at > $2";
+/// …and the other free slots are withdrawn (one-off ones: a professional re-publishes them deliberately).
+pub const WITHDRAW_FREE_SLOTS_IN_RANGE: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, \
+    hold_expires_at = NULL, updated_at = $4 WHERE professional_id = $1 AND start_at < $3 AND end_at > $2 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $4))";
 
-/// Held and booked slots in the range: never touched, listed for the professional to handle.
+/// Booked slots and slots under a live hold in the range: never touched, listed for the professional.
 pub const HELD_OR_BOOKED_IN_RANGE: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
     s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id \
-    WHERE s.professional_id = $1 AND s.status IN ('held', 'booked') AND s.start_at < $3 AND s.end_at > $2 \
+    WHERE s.professional_id = $1 AND s.start_at < $3 AND s.end_at > $2 \
+      AND (s.status = 'booked' OR (s.status = 'held' AND s.hold_expires_at > $4)) \
     ORDER BY s.start_at, s.id";
 
 pub const GET_ABSENCE: &str = "SELECT id, professional_id, start_at, end_at, reason, created_at FROM absences \
@@ -175,3 +190,80 @@ pub const DELETE_ABSENCE: &str =
     "UPDATE absences SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id";
 
 pub const LIST_ACTIVE_RULE_IDS: &str = "SELECT id FROM availability_rules WHERE deleted_at IS NULL ORDER BY id";
+
+// --- holds and bookings -----------------------------------------------------------------------------------
+
+// A slot may be held or booked when it is free (or its hold lapsed), has not started, and its professional is
+// not absent then. The conditional UPDATE on the slot row is the guarantee: concurrent requests serialise on it.
+
+pub const HOLD_SLOT: &str = "UPDATE slots SET status = 'held', hold_id = $2, hold_expires_at = $3, updated_at = $4 \
+    WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $4)) AND start_at > $4 \
+    AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
+    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) RETURNING id";
+
+pub const INSERT_HOLD: &str =
+    "INSERT INTO holds (id, slot_id, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
+
+pub const GET_HOLD: &str =
+    "SELECT id, slot_id, api_key_id, created_at, expires_at, released_at, booking_id FROM holds WHERE id = $1";
+
+pub const RELEASE_HOLD: &str = "UPDATE holds SET released_at = $2 WHERE id = $1 AND released_at IS NULL \
+    AND booking_id IS NULL RETURNING slot_id";
+
+pub const FREE_HELD_SLOT: &str = "UPDATE slots SET status = 'free', hold_id = NULL, hold_expires_at = NULL, \
+    updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2";
+
+pub const BOOK_FREE_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
+    updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
+    AND start_at > $2 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
+    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) RETURNING id";
+
+pub const BOOK_HELD_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
+    updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2 AND hold_expires_at > $3 RETURNING id";
+
+pub const MARK_HOLD_USED: &str = "UPDATE holds SET booking_id = $2 WHERE id = $1";
+
+pub const INSERT_BOOKING: &str = "INSERT INTO bookings (id, slot_id, hold_id, status, patient_first_name, \
+    patient_last_name, patient_birth_date, patient_phone, patient_email, motif, note, search_id, booked_by, \
+    created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+pub const GET_BOOKING: &str = "SELECT b.id, b.slot_id, b.hold_id, b.status, b.patient_first_name, \
+    b.patient_last_name, b.patient_birth_date, b.patient_phone, b.patient_email, b.motif, b.note, b.search_id, \
+    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at \
+    FROM bookings b WHERE b.id = $1";
+
+pub const LIST_BOOKINGS: &str = "SELECT b.id, b.slot_id, b.hold_id, b.status, b.patient_first_name, \
+    b.patient_last_name, b.patient_birth_date, b.patient_phone, b.patient_email, b.motif, b.note, b.search_id, \
+    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at \
+    FROM bookings b JOIN slots s ON s.id = b.slot_id \
+    WHERE ($1 IS NULL OR s.professional_id = $1) \
+      AND ($2 IS NULL OR s.start_at >= $2) \
+      AND ($3 IS NULL OR s.start_at < $3) \
+      AND ($4 IS NULL OR b.status = $4) \
+    ORDER BY s.start_at, b.id LIMIT $5 OFFSET $6";
+
+pub const CANCEL_BOOKING: &str = "UPDATE bookings SET status = 'cancelled', cancelled_at = $2, updated_at = $2, \
+    cancelled_by = $3, cancel_reason = $4 WHERE id = $1 AND status = 'confirmed' RETURNING slot_id";
+
+/// After a cancellation a future slot is free again (searchable, bookable) — unless its professional is absent
+/// then; a past one is withdrawn.
+pub const RELEASE_CANCELLED_SLOT: &str = "UPDATE slots SET updated_at = $2, status = CASE WHEN start_at > $2 \
+    AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
+    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
+    THEN 'free' ELSE 'withdrawn' END WHERE id = $1 AND status = 'booked'";
+
+pub const RECORD_OUTCOME: &str = "UPDATE bookings SET status = $2, outcome_at = $3, updated_at = $3 \
+    WHERE id = $1 AND status = 'confirmed' \
+    AND EXISTS (SELECT 1 FROM slots s WHERE s.id = bookings.slot_id AND s.start_at <= $3) RETURNING id";
+
+// --- idempotency ------------------------------------------------------------------------------------------
+
+pub const RESERVE_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_keys (api_key_id, endpoint, idempotency_key, \
+    request_hash, status_code, response_body, created_at) VALUES ($1, $2, $3, $4, 0, '', $5) \
+    ON CONFLICT DO NOTHING RETURNING api_key_id";
+pub const GET_IDEMPOTENCY_KEY: &str = "SELECT request_hash, status_code, response_body FROM idempotency_keys \
+    WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
+pub const COMPLETE_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET status_code = $4, response_body = $5 \
+    WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
+pub const FORGET_IDEMPOTENCY_KEY: &str =
+    "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";

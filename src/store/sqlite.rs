@@ -11,15 +11,18 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
-use super::rows::{AbsenceRow, ApiKeyRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert};
-use super::shared::{impl_store, map_error};
+use super::rows::{
+    AbsenceRow, ApiKeyRow, BookingRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+};
+use super::shared::{impl_store, map_error, map_error_ref};
 use super::{
-    AbsenceEffects, PracticeFilter, ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError,
-    sql,
+    AbsenceEffects, BookingFilter, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced, ScopeFilter,
+    SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
+use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::Slot;

@@ -36,6 +36,13 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/absences"),
     ("delete", "/api/v1/absences/{id}"),
     ("get", "/api/v1/motifs"),
+    ("post", "/api/v1/holds"),
+    ("delete", "/api/v1/holds/{id}"),
+    ("post", "/api/v1/bookings"),
+    ("get", "/api/v1/bookings"),
+    ("get", "/api/v1/bookings/{id}"),
+    ("post", "/api/v1/bookings/{id}/cancel"),
+    ("post", "/api/v1/bookings/{id}/outcome"),
 ];
 
 #[tokio::test]

@@ -1,0 +1,377 @@
+//! `/api/v1/bookings`: book a slot (directly or through a hold), read and list bookings, cancel, record the
+//! outcome. The patient's details are personal health data: returned to those who may see them, never logged.
+//!
+//! The state machine: `confirmed` → `cancelled` (by the regulator or the professional; a slot still to come is
+//! free again), or, once the slot has started, `confirmed` → `attended` / `no_show`. Anything else is 409
+//! `invalid_transition` (or `too_early`).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::extract::{Json, Query, RawJson, parse_json};
+use super::views::{PageInfo, SlotView};
+use super::{ApiError, AppState, idempotency, new_id, page};
+use crate::domain::Validator;
+use crate::domain::access::{Caller, Role};
+use crate::domain::booking::{Booking, BookingStatus, Outcome, Patient, PatientInput, optional_text};
+use crate::domain::slot::{Slot, Visibility};
+use crate::domain::time::utc_rfc3339;
+use crate::store::{BookingFilter, StoreError};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingInput {
+    /// Book this free slot directly…
+    #[serde(default)]
+    slot_id: Option<String>,
+    /// …or the slot of this live hold.
+    #[serde(default)]
+    hold_id: Option<String>,
+    patient: PatientInput,
+    /// A reason of the catalogue (`GET /api/v1/motifs`).
+    motif: String,
+    /// Free text for the professional (never sent by SMS or email).
+    #[serde(default)]
+    note: Option<String>,
+    /// The search this booking came from, for unmet-demand statistics.
+    #[serde(default)]
+    search_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PatientView {
+    first_name: String,
+    last_name: String,
+    birth_date: String,
+    phone: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProfessionalSummary {
+    id: String,
+    name: String,
+    profession: String,
+    profession_title: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PracticeSummary {
+    id: String,
+    name: String,
+    address: String,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BookingView {
+    id: String,
+    status: BookingStatus,
+    slot: SlotView,
+    professional: ProfessionalSummary,
+    practice: PracticeSummary,
+    patient: PatientView,
+    motif: String,
+    note: Option<String>,
+    search_id: Option<String>,
+    hold_id: Option<String>,
+    created_at: String,
+    cancelled_at: Option<String>,
+    cancel_reason: Option<String>,
+    outcome_at: Option<String>,
+}
+
+/// Renders a booking with its slot, professional and practice.
+async fn view(state: &AppState, booking: &Booking) -> Result<BookingView, ApiError> {
+    let missing = || ApiError::Internal(format!("booking {} refers to missing rows", booking.id));
+    let slot = state.store.get_slot(&booking.slot_id).await?.ok_or_else(missing)?;
+    let professional = state.store.get_professional(&slot.professional_id).await?.ok_or_else(missing)?;
+    let practice = state.store.get_practice(&slot.practice_id).await?.ok_or_else(missing)?;
+    let p = &booking.patient;
+    Ok(BookingView {
+        id: booking.id.clone(),
+        status: booking.status,
+        slot: SlotView::from(&slot),
+        professional: ProfessionalSummary {
+            id: professional.id.clone(),
+            name: professional.display_name(),
+            profession_title: state
+                .catalogue
+                .professions
+                .get(&professional.profession)
+                .map(|d| d.title.clone())
+                .unwrap_or_default(),
+            profession: professional.profession,
+        },
+        practice: PracticeSummary {
+            id: practice.id,
+            name: practice.name,
+            address: format!("{}, {} {}", practice.address, practice.postal_code, practice.commune),
+            phone: practice.phone,
+        },
+        patient: PatientView {
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            birth_date: p.birth_date.format("%Y-%m-%d").to_string(),
+            phone: p.phone.clone(),
+            email: p.email.clone(),
+        },
+        motif: booking.motif.clone(),
+        note: booking.note.clone(),
+        search_id: booking.search_id.clone(),
+        hold_id: booking.hold_id.clone(),
+        created_at: utc_rfc3339(booking.created_at),
+        cancelled_at: booking.cancelled_at.map(utc_rfc3339),
+        cancel_reason: booking.cancel_reason.clone(),
+        outcome_at: booking.outcome_at.map(utc_rfc3339),
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "booking", request_body = BookingInput, security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same body")),
+    responses((status = 201, body = BookingView), (status = 403, body = super::error::Problem),
+              (status = 409, description = "slot_unavailable, hold_expired, hold_used", body = super::error::Problem),
+              (status = 422, body = super::error::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<RawJson, ApiError>,
+) -> Result<Response, ApiError> {
+    if !caller.may_book() {
+        return Err(ApiError::Forbidden("Only regulators hold and book slots.".into()));
+    }
+    let key = idempotency::key(&headers)?;
+    let RawJson(bytes) = body?;
+    let input: BookingInput = parse_json(&bytes)?;
+    idempotency::run(&state, &caller, "POST /api/v1/bookings", key, &bytes, || book(&state, &caller, input)).await
+}
+
+async fn book(
+    state: &AppState,
+    caller: &Caller,
+    input: BookingInput,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    let now = state.clock.now();
+    let mut v = Validator::new();
+    let patient = Patient::parse(&input.patient, now.date_naive(), &mut v);
+    let note = v.check("note", optional_text(input.note.as_deref(), 1000)).flatten();
+    let search_id = v.check("search_id", optional_text(input.search_id.as_deref(), 100)).flatten();
+    let motif = state.motifs.get(&input.motif);
+    if motif.is_none() {
+        v.push("motif", format!("unknown motif {:?} (see GET /api/v1/motifs)", input.motif));
+    }
+    // The slot: named directly, or through a hold of this caller.
+    let slot: Option<Slot> = match (&input.slot_id, &input.hold_id) {
+        (Some(_), Some(_)) | (None, None) => {
+            v.push("slot_id", "give either slot_id or hold_id");
+            None
+        }
+        (Some(slot_id), None) => {
+            let slot = state.store.get_slot(slot_id).await?;
+            if slot.is_none() {
+                v.push("slot_id", format!("no slot with id {slot_id:?}"));
+            }
+            slot
+        }
+        (None, Some(hold_id)) => match state.store.get_hold(hold_id).await? {
+            None => {
+                v.push("hold_id", format!("no hold with id {hold_id:?}"));
+                None
+            }
+            Some(hold) if hold.api_key_id != caller.key_id && caller.role != Role::Admin => {
+                return Err(ApiError::Forbidden("A hold is used by the caller who made it.".into()));
+            }
+            Some(hold) => state.store.get_slot(&hold.slot_id).await?,
+        },
+    };
+    // The slot must suit the reason: profession, skills, and the patient's age on the day.
+    if let (Some(slot), Some(motif), Some(patient)) = (&slot, motif, &patient) {
+        let professional = state.store.get_professional(&slot.professional_id).await?;
+        if let Some(professional) = professional {
+            let fits = motif.professions.contains(&professional.profession)
+                && motif.skills.iter().all(|s| professional.skills.contains(s));
+            if !fits {
+                v.push("motif", "this slot's professional does not see patients for this reason");
+            }
+        }
+        let age = patient.age_in_months(slot.start.with_timezone(&slot.timezone).date_naive());
+        let too_young = motif.min_age_months.is_some_and(|min| age < min as i32);
+        let too_old = motif.max_age_months.is_some_and(|max| age >= max as i32);
+        if too_young || too_old {
+            v.push("patient.birth_date", "the patient's age is outside this reason's bounds");
+        }
+    }
+    v.finish()?;
+    let slot = slot.expect("checked");
+    if slot.visibility == Visibility::Cpts && caller.role != Role::Admin {
+        return Err(StoreError::SlotUnavailable.into());
+    }
+    let booking = Booking {
+        id: new_id(),
+        slot_id: slot.id.clone(),
+        hold_id: input.hold_id.clone(),
+        status: BookingStatus::Confirmed,
+        patient: patient.expect("checked"),
+        motif: input.motif,
+        note,
+        search_id,
+        booked_by: caller.key_id.clone(),
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+        cancelled_by: None,
+        cancel_reason: None,
+        outcome_at: None,
+    };
+    state.store.create_booking(&booking, now).await?;
+    tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
+    let stored =
+        state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
+    let view = view(state, &stored).await?;
+    Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
+}
+
+/// Loads a booking and its slot, checking the caller may see it.
+async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<(Booking, Slot), ApiError> {
+    let not_found = || ApiError::NotFound(format!("No booking with id {id:?}."));
+    let booking = state.store.get_booking(id).await?.ok_or_else(not_found)?;
+    let slot = state.store.get_slot(&booking.slot_id).await?.ok_or_else(not_found)?;
+    if !caller.may_read_bookings(&slot.professional_id) {
+        return Err(ApiError::Forbidden("This key may not see this booking.".into()));
+    }
+    Ok((booking, slot))
+}
+
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "booking", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Booking id")),
+    responses((status = 200, body = BookingView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<BookingView>, ApiError> {
+    let (booking, _) = readable(&state, &caller, &id).await?;
+    Ok(axum::Json(view(&state, &booking).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    professional_id: Option<String>,
+    /// Bookings whose slot starts at or after this instant (RFC 3339).
+    from: Option<String>,
+    /// … and before this one.
+    to: Option<String>,
+    /// confirmed, cancelled, attended or no_show.
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BookingList {
+    bookings: Vec<BookingView>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "booking", security(("api_key" = [])), params(ListParams),
+    responses((status = 200, body = BookingList), (status = 403, body = super::error::Problem),
+              (status = 422, body = super::error::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<axum::Json<BookingList>, ApiError> {
+    let page = page(params.limit, params.offset)?;
+    let mut v = Validator::new();
+    let from = params.from.as_deref().and_then(|raw| v.check("from", super::slots::parse_instant(raw)));
+    let to = params.to.as_deref().and_then(|raw| v.check("to", super::slots::parse_instant(raw)));
+    let status = params.status.as_deref().and_then(|raw| {
+        v.check(
+            "status",
+            BookingStatus::parse(raw).ok_or_else(|| "expected confirmed, cancelled, attended or no_show".into()),
+        )
+    });
+    v.finish()?;
+    let professional_id = match caller.role {
+        Role::Admin | Role::Coordinator | Role::Regulator => params.professional_id,
+        Role::Professional => {
+            let own = caller.professional_id.clone();
+            if params.professional_id.is_some() && params.professional_id != own {
+                return Err(ApiError::Forbidden("A professional key lists its own bookings only.".into()));
+            }
+            own
+        }
+        Role::Publisher => return Err(ApiError::Forbidden("Agenda software does not read bookings.".into())),
+    };
+    let filter = BookingFilter { professional_id, from, to, status, page: page.clone() };
+    let bookings = state.store.list_bookings(&filter).await?;
+    let mut views = Vec::with_capacity(bookings.len());
+    for booking in &bookings {
+        views.push(view(&state, booking).await?);
+    }
+    Ok(axum::Json(BookingList { page: PageInfo::after(page.limit, page.offset, bookings.len()), bookings: views }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelInput {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "booking", request_body = CancelInput,
+    security(("api_key" = [])), params(("id" = String, Path, description = "Booking id")),
+    responses((status = 200, body = BookingView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem),
+              (status = 409, description = "invalid_transition", body = super::error::Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<CancelInput>, ApiError>,
+) -> Result<axum::Json<BookingView>, ApiError> {
+    let (_, slot) = readable(&state, &caller, &id).await?;
+    if !caller.may_cancel_booking(&slot.professional_id) {
+        return Err(ApiError::Forbidden("Bookings are cancelled by the regulator or the professional.".into()));
+    }
+    let Json(input) = body?;
+    let reason = optional_text(input.reason.as_deref(), 500).map_err(|m| ApiError::invalid("reason", m))?;
+    state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), state.clock.now()).await?;
+    tracing::info!(booking_id = %id, "booking cancelled");
+    let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
+    Ok(axum::Json(view(&state, &booking).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeInput {
+    outcome: Outcome,
+}
+
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/outcome", tag = "booking", request_body = OutcomeInput,
+    security(("api_key" = [])), params(("id" = String, Path, description = "Booking id")),
+    responses((status = 200, body = BookingView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem),
+              (status = 409, description = "invalid_transition or too_early", body = super::error::Problem)))]
+pub async fn outcome(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<OutcomeInput>, ApiError>,
+) -> Result<axum::Json<BookingView>, ApiError> {
+    let (_, slot) = readable(&state, &caller, &id).await?;
+    if !caller.may_record_outcome(&slot.professional_id) {
+        return Err(ApiError::Forbidden("The outcome is recorded by the professional.".into()));
+    }
+    let Json(input) = body?;
+    state.store.record_outcome(&id, input.outcome, state.clock.now()).await?;
+    tracing::info!(booking_id = %id, "booking outcome recorded");
+    let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
+    Ok(axum::Json(view(&state, &booking).await?))
+}

@@ -1,0 +1,431 @@
+//! Holds and bookings: the database guarantee under concurrency, expiry by the injected clock, idempotency,
+//! the booking state machine, patient validation, roles.
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use serde_json::{Value, json};
+use snp::domain::access::Role;
+
+use crate::helpers::{TestApp, merge, slot};
+use crate::on_both_databases;
+
+on_both_databases!(
+    hold_then_book_confirms_the_slot,
+    a_lapsed_hold_frees_the_slot_and_cannot_be_used,
+    releasing_a_hold_frees_the_slot,
+    a_slot_is_booked_at_most_once_and_only_when_bookable,
+    fifty_concurrent_bookings_of_one_slot_yield_exactly_one,
+    fifty_concurrent_holds_of_one_slot_yield_exactly_one,
+    idempotency_replays_the_first_answer_and_refuses_another_body,
+    cancelling_frees_a_future_slot_and_is_refused_twice,
+    outcomes_only_after_the_slot_started,
+    invalid_bookings_are_refused_and_write_nothing,
+    only_regulators_book_and_scoped_keys_see_their_own,
+);
+
+struct Setup {
+    practice: String,
+    gp: String,
+    regulator: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let practice = app.practice(json!({})).await;
+    let gp = app.professional(&[&practice], json!({})).await;
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    Setup { practice, gp, regulator }
+}
+
+/// Publishes one GP slot `minutes` from now and returns its id.
+async fn gp_slot(app: &TestApp, s: &Setup, minutes: i64) -> String {
+    let response = app.publish(&app.admin_key, vec![slot(&s.gp, &s.practice, minutes, 15)]).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    response.body["slots"][0]["id"].as_str().unwrap().to_string()
+}
+
+fn patient() -> Value {
+    json!({"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "06 12 34 56 78"})
+}
+
+fn booking_of(slot_id: &str) -> Value {
+    json!({"slot_id": slot_id, "patient": patient(), "motif": "gp_unscheduled", "note": "Douleur depuis hier"})
+}
+
+async fn slot_status(app: &TestApp, slot_id: &str) -> String {
+    app.get(&format!("/api/v1/slots/{slot_id}"), &app.admin_key).await.body["status"].as_str().unwrap().to_string()
+}
+
+async fn hold_then_book_confirms_the_slot(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let hold = app.post("/api/v1/holds", &s.regulator, json!({"slot_id": slot_id})).await;
+    assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.text);
+    assert_eq!(hold.body["expires_at"], "2026-11-24T08:05:00Z");
+    assert_eq!(hold.body["expires_at_local"], "2026-11-24T09:05:00+01:00");
+    assert_eq!(hold.body["slot"]["status"], "held");
+    let again = app.post("/api/v1/holds", &s.regulator, json!({"slot_id": slot_id})).await;
+    again.problem(StatusCode::CONFLICT, "slot_unavailable");
+    let direct = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    direct.problem(StatusCode::CONFLICT, "slot_unavailable");
+    let hold_id = hold.body["id"].as_str().unwrap();
+    let mut body = booking_of(&slot_id);
+    merge(&mut body, json!({"slot_id": null, "hold_id": hold_id, "search_id": "search-1"}));
+    let booking = app.post("/api/v1/bookings", &s.regulator, body).await;
+    assert_eq!(booking.status, StatusCode::CREATED, "{}", booking.text);
+    assert_eq!(booking.body["status"], "confirmed");
+    assert_eq!(booking.body["slot"]["status"], "booked");
+    assert_eq!(booking.body["patient"]["phone"], "+33612345678");
+    assert_eq!(booking.body["professional"]["profession_title"], "Médecin généraliste");
+    assert_eq!(booking.body["practice"]["address"], "12 rue Jules Vallès, 76610 Le Havre");
+    assert_eq!(booking.body["search_id"], "search-1");
+    let id = booking.body["id"].as_str().unwrap();
+    let read = app.get(&format!("/api/v1/bookings/{id}"), &s.regulator).await;
+    assert_eq!(read.body, booking.body);
+    assert_eq!(slot_status(&app, &slot_id).await, "booked");
+    // The hold is spent.
+    app.delete(&format!("/api/v1/holds/{hold_id}"), &s.regulator).await.problem(StatusCode::CONFLICT, "hold_used");
+}
+
+async fn a_lapsed_hold_frees_the_slot_and_cannot_be_used(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let first = app.post("/api/v1/holds", &s.regulator, json!({"slot_id": slot_id})).await;
+    let first_id = first.body["id"].as_str().unwrap().to_string();
+    app.clock.advance(Duration::minutes(5));
+    let colleague = app.key(Role::Regulator, None, &[]).await;
+    let second = app.post("/api/v1/holds", &colleague, json!({"slot_id": slot_id})).await;
+    assert_eq!(second.status, StatusCode::CREATED, "a lapsed hold no longer counts: {}", second.text);
+    let late = app
+        .post(
+            "/api/v1/bookings",
+            &s.regulator,
+            json!({"hold_id": first_id, "patient": patient(), "motif": "gp_unscheduled"}),
+        )
+        .await;
+    late.problem(StatusCode::CONFLICT, "hold_expired");
+    // The colleague's hold also lapses; the slot can then be booked directly.
+    app.clock.advance(Duration::minutes(6));
+    let booked = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text);
+}
+
+async fn releasing_a_hold_frees_the_slot(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let hold = app.post("/api/v1/holds", &s.regulator, json!({"slot_id": slot_id})).await;
+    let hold_id = hold.body["id"].as_str().unwrap();
+    let colleague = app.key(Role::Regulator, None, &[]).await;
+    app.delete(&format!("/api/v1/holds/{hold_id}"), &colleague).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.delete(&format!("/api/v1/holds/{hold_id}"), &s.regulator).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(slot_status(&app, &slot_id).await, "free");
+    assert_eq!(app.delete(&format!("/api/v1/holds/{hold_id}"), &s.regulator).await.status, StatusCode::NO_CONTENT);
+    app.delete("/api/v1/holds/nope", &s.regulator).await.problem(StatusCode::NOT_FOUND, "not_found");
+    let used = app
+        .post(
+            "/api/v1/bookings",
+            &s.regulator,
+            json!({"hold_id": hold_id, "patient": patient(), "motif": "gp_unscheduled"}),
+        )
+        .await;
+    used.problem(StatusCode::CONFLICT, "hold_expired");
+}
+
+async fn a_slot_is_booked_at_most_once_and_only_when_bookable(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await.status, StatusCode::CREATED);
+    app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    // Withdrawn, started, in an absence, or reserved to the CPTS: not bookable by a regulator.
+    let withdrawn = gp_slot(&app, &s, 180).await;
+    app.delete(&format!("/api/v1/slots/{withdrawn}"), &app.admin_key).await;
+    app.post("/api/v1/bookings", &s.regulator, booking_of(&withdrawn))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    let soon = gp_slot(&app, &s, 10).await;
+    app.clock.advance(Duration::minutes(11));
+    app.post("/api/v1/bookings", &s.regulator, booking_of(&soon))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    let tomorrow = gp_slot(&app, &s, 24 * 60).await;
+    let absence = json!({"professional_id": s.gp, "from": "2026-11-25", "to": "2026-11-25"});
+    assert_eq!(app.post("/api/v1/absences", &app.admin_key, absence).await.status, StatusCode::CREATED);
+    app.post("/api/v1/holds", &s.regulator, json!({"slot_id": tomorrow}))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    let mut cpts = slot(&s.gp, &s.practice, 300, 15);
+    cpts["visibility"] = json!("cpts");
+    let cpts = app.publish(&app.admin_key, vec![cpts]).await.body["slots"][0]["id"].as_str().unwrap().to_string();
+    app.post("/api/v1/bookings", &s.regulator, booking_of(&cpts))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    app.post("/api/v1/bookings", &s.regulator, booking_of("nope"))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+/// The invariant, checked in the database after every concurrency test: at most one active booking per slot.
+async fn assert_at_most_one_active_booking_per_slot(app: &TestApp) {
+    let bookings = app.get("/api/v1/bookings?status=confirmed&limit=1000", &app.admin_key).await;
+    let mut slots: Vec<&str> =
+        bookings.body["bookings"].as_array().unwrap().iter().map(|b| b["slot"]["id"].as_str().unwrap()).collect();
+    let total = slots.len();
+    slots.sort();
+    slots.dedup();
+    assert_eq!(slots.len(), total, "a slot has two active bookings");
+}
+
+async fn fifty_concurrent_bookings_of_one_slot_yield_exactly_one(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, key, body) = (app.clone(), s.regulator.clone(), booking_of(&slot_id));
+            tokio::spawn(async move { app.post("/api/v1/bookings", &key, body).await })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        let response = task.await.unwrap();
+        if response.status == StatusCode::CREATED {
+            created += 1;
+        } else {
+            response.problem(StatusCode::CONFLICT, "slot_unavailable");
+            refused += 1;
+        }
+    }
+    assert_eq!((created, refused), (1, 49));
+    assert_at_most_one_active_booking_per_slot(&app).await;
+}
+
+async fn fifty_concurrent_holds_of_one_slot_yield_exactly_one(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, key, slot_id) = (app.clone(), s.regulator.clone(), slot_id.clone());
+            tokio::spawn(async move { app.post("/api/v1/holds", &key, json!({"slot_id": slot_id})).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        if response.status == StatusCode::CREATED {
+            created += 1;
+        } else {
+            response.problem(StatusCode::CONFLICT, "slot_unavailable");
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(slot_status(&app, &slot_id).await, "held");
+}
+
+async fn idempotency_replays_the_first_answer_and_refuses_another_body(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let send = |key: &'static str, body: Value| {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/bookings")
+            .header("authorization", format!("Bearer {}", s.regulator))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        app.send(request)
+    };
+    let first = send("booking-7f3a", booking_of(&slot_id)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let replay = send("booking-7f3a", booking_of(&slot_id)).await;
+    assert_eq!(replay.status, StatusCode::CREATED, "the same key and body replay the answer, not a 409");
+    assert_eq!(replay.body, first.body);
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    let mut other = booking_of(&slot_id);
+    other["note"] = json!("autre chose");
+    let reused = send("booking-7f3a", other).await;
+    reused.problem(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    // A new server process (same database) still replays.
+    let state = snp::http::AppState::new(app.store.clone(), app.clock.clone(), &app.settings);
+    let restarted = snp::http::router(state, &app.settings);
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/bookings")
+        .header("authorization", format!("Bearer {}", s.regulator))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "booking-7f3a")
+        .body(axum::body::Body::from(booking_of(&slot_id).to_string()))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(restarted, request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // A refused request is replayed as refused; a key is per caller; a malformed key is refused.
+    let taken = send("second-try", booking_of(&slot_id)).await;
+    taken.problem(StatusCode::CONFLICT, "slot_unavailable");
+    let taken_again = send("second-try", booking_of(&slot_id)).await;
+    taken_again.problem(StatusCode::CONFLICT, "slot_unavailable");
+    let long_key: &'static str = Box::leak("k".repeat(256).into_boxed_str());
+    send(long_key, booking_of(&slot_id)).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    let bookings = app.get("/api/v1/bookings", &app.admin_key).await;
+    assert_eq!(bookings.body["bookings"].as_array().unwrap().len(), 1, "booked once");
+}
+
+async fn cancelling_frees_a_future_slot_and_is_refused_twice(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let booking = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    let id = booking.body["id"].as_str().unwrap();
+    let coordinator = app.key(Role::Coordinator, None, &[]).await;
+    app.post(&format!("/api/v1/bookings/{id}/cancel"), &coordinator, json!({}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{id}/cancel"),
+            &s.regulator,
+            json!({"reason": "Le patient a trouvé un autre rendez-vous"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["cancelled_at"], "2026-11-24T08:00:00Z");
+    assert_eq!(slot_status(&app, &slot_id).await, "free");
+    app.post(&format!("/api/v1/bookings/{id}/cancel"), &s.regulator, json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invalid_transition");
+    // Free again: bookable again, by the professional's own cancellation this time.
+    let rebooked = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    assert_eq!(rebooked.status, StatusCode::CREATED, "{}", rebooked.text);
+    let own = app.key(Role::Professional, Some(&s.gp), &[]).await;
+    let other_gp = app.professional(&[&s.practice], json!({})).await;
+    let other = app.key(Role::Professional, Some(&other_gp), &[]).await;
+    let rebooked_id = rebooked.body["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/bookings/{rebooked_id}/cancel"), &other, json!({}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(
+        app.post(&format!("/api/v1/bookings/{rebooked_id}/cancel"), &own, json!({})).await.status,
+        StatusCode::OK
+    );
+    app.post("/api/v1/bookings/nope/cancel", &s.regulator, json!({})).await.problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn outcomes_only_after_the_slot_started(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 60).await;
+    let booking = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    let id = booking.body["id"].as_str().unwrap();
+    let own = app.key(Role::Professional, Some(&s.gp), &[]).await;
+    let path = format!("/api/v1/bookings/{id}/outcome");
+    app.post(&path, &own, json!({"outcome": "attended"})).await.problem(StatusCode::CONFLICT, "too_early");
+    app.post(&path, &s.regulator, json!({"outcome": "attended"})).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.post(&path, &own, json!({"outcome": "late"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.clock.advance(Duration::minutes(61));
+    let attended = app.post(&path, &own, json!({"outcome": "no_show"})).await;
+    assert_eq!(attended.status, StatusCode::OK, "{}", attended.text);
+    assert_eq!(attended.body["status"], "no_show");
+    app.post(&path, &own, json!({"outcome": "attended"})).await.problem(StatusCode::CONFLICT, "invalid_transition");
+    app.post(&format!("/api/v1/bookings/{id}/cancel"), &own, json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invalid_transition");
+}
+
+async fn invalid_bookings_are_refused_and_write_nothing(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14"}}), "patient.phone"),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "2027-01-01", "phone": "0612345678"}}),
+            "patient.birth_date",
+        ),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "14/03/1988", "phone": "0612345678"}}),
+            "patient.birth_date",
+        ),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "12"}}),
+            "patient.phone",
+        ),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "email": "lea@"}}),
+            "patient.email",
+        ),
+        (
+            json!({"patient": {"first_name": "Lé\u{7}a", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678"}}),
+            "patient.first_name",
+        ),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "", "birth_date": "1988-03-14", "phone": "0612345678"}}),
+            "patient.last_name",
+        ),
+        (json!({"motif": "haircut"}), "motif"),
+        (json!({"motif": "bronchiolitis"}), "motif"),
+        (json!({"hold_id": "some-hold"}), "slot_id"),
+        (json!({"slot_id": null}), "slot_id"),
+        (json!({"note": "x".repeat(1001)}), "note"),
+        (json!({"patient": null}), "patient"),
+        (
+            json!({"patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678", "nir": "1"}}),
+            "patient.nir",
+        ),
+    ];
+    for (override_, field) in cases {
+        let mut body = booking_of(&slot_id);
+        merge(&mut body, override_.clone());
+        let response = app.post("/api/v1/bookings", &s.regulator, body).await;
+        let fields = response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert!(fields.contains(&field.to_string()), "{override_}: {}", response.text);
+    }
+    // Age bounds of the reason: bronchiolitis is for infants of 1 month to 3 years.
+    let physio = app.professional(&[&s.practice], json!({"profession": "physio", "skills": ["bronchiolitis"]})).await;
+    let physio_slot = app.publish(&app.admin_key, vec![slot(&physio, &s.practice, 120, 30)]).await;
+    let physio_slot = physio_slot.body["slots"][0]["id"].as_str().unwrap().to_string();
+    let mut adult = booking_of(&physio_slot);
+    merge(&mut adult, json!({"motif": "bronchiolitis"}));
+    let response = app.post("/api/v1/bookings", &s.regulator, adult).await;
+    assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["patient.birth_date"]);
+    let mut infant = booking_of(&physio_slot);
+    merge(
+        &mut infant,
+        json!({"motif": "bronchiolitis", "patient": {"first_name": "Jules", "last_name": "Martin", "birth_date": "2026-04-10", "email": "parent@example.fr"}}),
+    );
+    assert_eq!(app.post("/api/v1/bookings", &s.regulator, infant).await.status, StatusCode::CREATED);
+    let bookings = app.get("/api/v1/bookings", &app.admin_key).await;
+    assert_eq!(bookings.body["bookings"].as_array().unwrap().len(), 1, "only the valid booking was written");
+    assert_eq!(slot_status(&app, &slot_id).await, "free");
+}
+
+async fn only_regulators_book_and_scoped_keys_see_their_own(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let professional = app.key(Role::Professional, Some(&s.gp), &[]).await;
+    let publisher = app.key(Role::Publisher, None, &[&s.practice]).await;
+    let coordinator = app.key(Role::Coordinator, None, &[]).await;
+    for key in [&professional, &publisher, &coordinator] {
+        app.post("/api/v1/holds", key, json!({"slot_id": slot_id})).await.problem(StatusCode::FORBIDDEN, "forbidden");
+        app.post("/api/v1/bookings", key, booking_of(&slot_id)).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+    let booking = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    let id = booking.body["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/bookings/{id}"), &professional).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/v1/bookings/{id}"), &coordinator).await.status, StatusCode::OK);
+    app.get(&format!("/api/v1/bookings/{id}"), &publisher).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/api/v1/bookings", &publisher).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    let other_gp = app.professional(&[&s.practice], json!({})).await;
+    let other = app.key(Role::Professional, Some(&other_gp), &[]).await;
+    app.get(&format!("/api/v1/bookings/{id}"), &other).await.problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.get("/api/v1/bookings", &other).await.body["bookings"], json!([]));
+    assert_eq!(app.get("/api/v1/bookings", &professional).await.body["bookings"].as_array().unwrap().len(), 1);
+    app.get(&format!("/api/v1/bookings?professional_id={}", s.gp), &other)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    app.get("/api/v1/bookings?status=lost", &s.regulator)
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
