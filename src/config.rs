@@ -27,6 +27,7 @@ pub struct Settings {
     pub slots: SlotSettings,
     pub availability: AvailabilitySettings,
     pub booking: BookingSettings,
+    pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
     pub motifs: std::collections::BTreeMap<String, crate::domain::motif::MotifDef>,
@@ -79,6 +80,17 @@ pub struct AvailabilitySettings {
     pub horizon_days: i64,
     pub refresh_interval_minutes: u64,
     pub max_preview_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    pub min_lead_minutes: i64,
+    pub max_radius_km: f64,
+    pub min_professionals_in_reach: usize,
+    pub max_per_professional: usize,
+    pub default_limit: usize,
+    pub max_limit: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -161,6 +173,16 @@ impl Settings {
         }
         if !(1..=3660).contains(&a.max_preview_days) {
             return invalid("availability.max_preview_days must be between 1 and 3660".into());
+        }
+        let q = &self.search;
+        if !(0..=24 * 60).contains(&q.min_lead_minutes) {
+            return invalid("search.min_lead_minutes must be between 0 and 1440".into());
+        }
+        if !(q.max_radius_km.is_finite() && (1.0..=1000.0).contains(&q.max_radius_km)) {
+            return invalid("search.max_radius_km must be between 1 and 1000".into());
+        }
+        if q.max_per_professional == 0 || q.default_limit == 0 || q.max_limit < q.default_limit || q.max_limit > 500 {
+            return invalid("search: max_per_professional ≥ 1, 1 ≤ default_limit ≤ max_limit ≤ 500".into());
         }
         if !(30..=3600).contains(&self.booking.hold_seconds) {
             return invalid("booking.hold_seconds must be between 30 and 3600".into());
@@ -248,6 +270,7 @@ impl fmt::Debug for Settings {
             .field("slots", &self.slots)
             .field("availability", &self.availability)
             .field("booking", &self.booking)
+            .field("search", &self.search)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
             .field("motifs", &self.motifs.keys().collect::<Vec<_>>())

@@ -8,6 +8,7 @@
 //! - [`config`]: typed settings from `config/default.toml`, an optional file and `SNP__…` variables.
 //! - [`store`]: the `Store` trait, with SQLite and PostgreSQL implementations; the only place with SQL, and the
 //!   place where concurrency guarantees (no overlapping slots) are enforced.
+//! - [`routing`]: search and ranking, pure over candidates; the official SAS radius table.
 //! - [`http`]: the axum routers of the JSON API, authentication by API key, the one error→response mapping,
 //!   the OpenAPI document.
 //! - [`availability`]: the rolling horizon — rules materialised into slots, and the background job doing it.
@@ -24,5 +25,6 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod routing;
 pub mod store;
 pub mod telemetry;

@@ -101,16 +101,21 @@ impl Patient {
 
     /// Age in whole months on `day` (for the reason's and the professional's age bounds).
     pub fn age_in_months(&self, day: NaiveDate) -> i32 {
-        let mut months =
-            (day.year() - self.birth_date.year()) * 12 + day.month() as i32 - self.birth_date.month() as i32;
-        if day.day() < self.birth_date.day() {
-            months -= 1;
-        }
-        months
+        age_in_months(self.birth_date, day)
     }
 }
 
-fn check_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+/// Age in whole months on `day` of someone born on `birth`.
+pub fn age_in_months(birth: NaiveDate, day: NaiveDate) -> i32 {
+    let mut months = (day.year() - birth.year()) * 12 + day.month() as i32 - birth.month() as i32;
+    if day.day() < birth.day() {
+        months -= 1;
+    }
+    months
+}
+
+/// A birth date: YYYY-MM-DD, not in the future, not before 1900.
+pub fn check_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .ok()
         .filter(|_| raw.len() == 10 && raw.bytes().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit()))

@@ -17,6 +17,7 @@ pub mod phone;
 pub mod practice;
 pub mod professional;
 pub mod recurrence;
+pub mod search;
 pub mod slot;
 pub mod time;
 
@@ -84,6 +85,12 @@ impl Validator {
 
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// Whether an error is already recorded for this field (prefix included).
+    pub fn has(&self, field: &str) -> bool {
+        let full = format!("{}{}", self.prefix, field);
+        self.errors.iter().any(|e| e.field == full)
     }
 
     pub fn finish(self) -> Result<(), Error> {

@@ -18,6 +18,7 @@ mod openapi;
 mod practices;
 mod professionals;
 mod rules;
+mod searches;
 mod slots;
 pub mod views;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     pub max_preview_days: i64,
     pub motifs: Arc<std::collections::BTreeMap<String, crate::domain::motif::MotifDef>>,
     pub hold_seconds: i64,
+    pub search: crate::config::SearchSettings,
+    pub radius_table: Arc<crate::routing::radius::RadiusTable>,
 }
 
 impl AppState {
@@ -73,6 +76,8 @@ impl AppState {
             max_preview_days: settings.availability.max_preview_days,
             motifs: Arc::new(settings.motifs.clone()),
             hold_seconds: settings.booking.hold_seconds,
+            search: settings.search.clone(),
+            radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
         }
     }
 }
@@ -134,6 +139,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(absences::create, absences::list))
         .routes(routes!(absences::delete))
         .routes(routes!(motifs::list))
+        .routes(routes!(searches::create))
         .routes(routes!(holds::create))
         .routes(routes!(holds::release))
         .routes(routes!(bookings::create, bookings::list))

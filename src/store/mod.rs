@@ -11,6 +11,7 @@ mod shared;
 mod sql;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
+use crate::domain::search::{Candidate, OverbookingContact, SearchRecord};
 use crate::domain::slot::{Slot, SlotStatus};
 
 pub use postgres::PostgresStore;
@@ -144,6 +146,24 @@ pub struct BookingFilter {
     pub to: Option<DateTime<Utc>>,
     pub status: Option<BookingStatus>,
     pub page: Page,
+}
+
+/// A latitude/longitude box that prefilters practices before exact distances are computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundingBox {
+    pub min_lat: f64,
+    pub max_lat: f64,
+    pub min_lon: f64,
+    pub max_lon: f64,
+}
+
+impl BoundingBox {
+    /// The box around a point that contains every point within `km` (generous near the poles).
+    pub fn around(lat: f64, lon: f64, km: f64) -> BoundingBox {
+        let dlat = km / 110.574;
+        let dlon = km / (111.320 * lat.to_radians().cos().abs().max(0.01));
+        BoundingBox { min_lat: lat - dlat, max_lat: lat + dlat, min_lon: lon - dlon, max_lon: lon + dlon }
+    }
 }
 
 /// Where a request with an `Idempotency-Key` stands.
@@ -276,6 +296,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Frees the key after a server error, so the client may retry.
     async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError>;
+
+    /// Bookable slots of a profession starting in `[from, to)`, optionally within a bounding box.
+    async fn search_candidates(
+        &self,
+        profession: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+        bbox: Option<BoundingBox>,
+    ) -> Result<Vec<Candidate>, StoreError>;
+    /// Professionals of a profession who accept an extra patient, at practices within a bounding box.
+    async fn overbooking_contacts(
+        &self,
+        profession: &str,
+        bbox: Option<BoundingBox>,
+    ) -> Result<Vec<OverbookingContact>, StoreError>;
+    /// Regulated bookings per professional since an instant.
+    async fn recent_bookings(&self, since: DateTime<Utc>) -> Result<HashMap<String, usize>, StoreError>;
+    async fn record_search(&self, record: &SearchRecord) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// The unrevoked key with this digest.

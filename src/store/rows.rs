@@ -12,9 +12,11 @@ use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Patient};
+use crate::domain::geo::Coordinates;
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
 use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
+use crate::domain::search::{Candidate, OverbookingContact};
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -355,6 +357,85 @@ impl TryFrom<BookingRow> for Booking {
             cancel_reason: r.cancel_reason,
             outcome_at: r.outcome_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CandidateRow {
+    slot_id: String,
+    start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    timezone: String,
+    modality: String,
+    visibility: String,
+    professional_id: String,
+    first_name: String,
+    last_name: String,
+    profession: String,
+    skills: Option<String>,
+    accepts_overbooking: bool,
+    home_visit_radius_km: Option<f64>,
+    practice_id: String,
+    practice_name: String,
+    address: String,
+    postal_code: String,
+    commune: String,
+    practice_phone: Option<String>,
+    lat: f64,
+    lon: f64,
+    departement: String,
+}
+
+impl TryFrom<CandidateRow> for Candidate {
+    type Error = StoreError;
+    fn try_from(r: CandidateRow) -> Result<Self, StoreError> {
+        Ok(Candidate {
+            timezone: zone(&r.timezone)?,
+            modality: Modality::parse(&r.modality).ok_or_else(|| corrupt("modality", &r.modality))?,
+            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("visibility", &r.visibility))?,
+            slot_id: r.slot_id,
+            start: r.start_at,
+            end: r.end_at,
+            professional_id: r.professional_id,
+            professional_name: format!("{} {}", r.first_name, r.last_name),
+            profession: r.profession,
+            skills: split_list(r.skills),
+            accepts_overbooking: r.accepts_overbooking,
+            home_visit_radius_km: r.home_visit_radius_km,
+            practice_id: r.practice_id,
+            practice_name: r.practice_name,
+            practice_address: format!("{}, {} {}", r.address, r.postal_code, r.commune),
+            practice_phone: r.practice_phone,
+            practice_location: Coordinates { lat: r.lat, lon: r.lon },
+            practice_departement: r.departement,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ContactRow {
+    professional_id: String,
+    first_name: String,
+    last_name: String,
+    profession: String,
+    practice_id: String,
+    practice_name: String,
+    practice_phone: Option<String>,
+    lat: f64,
+    lon: f64,
+}
+
+impl From<ContactRow> for OverbookingContact {
+    fn from(r: ContactRow) -> Self {
+        OverbookingContact {
+            professional_id: r.professional_id,
+            professional_name: format!("{} {}", r.first_name, r.last_name),
+            profession: r.profession,
+            practice_id: r.practice_id,
+            practice_name: r.practice_name,
+            practice_phone: r.practice_phone,
+            practice_location: Coordinates { lat: r.lat, lon: r.lon },
+        }
     }
 }
 

@@ -613,6 +613,9 @@ macro_rules! impl_store {
                     Err(e) if matches!(map_error_ref(&e), Some(true)) => return Err(StoreError::SlotUnavailable),
                     Err(e) => return Err(e.into()),
                 }
+                if let Some(search_id) = &b.search_id {
+                    sqlx::query(sql::LINK_SEARCH_TO_BOOKING).bind(search_id).bind(&b.id).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -739,6 +742,68 @@ macro_rules! impl_store {
 
             async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError> {
                 sqlx::query(sql::FORGET_IDEMPOTENCY_KEY).bind(api_key_id).bind(endpoint).bind(key).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn search_candidates(
+                &self,
+                profession: &str,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                now: DateTime<Utc>,
+                bbox: Option<BoundingBox>,
+            ) -> Result<Vec<Candidate>, StoreError> {
+                let rows: Vec<CandidateRow> = sqlx::query_as(sql::SEARCH_CANDIDATES)
+                    .bind(profession)
+                    .bind(from)
+                    .bind(to)
+                    .bind(now)
+                    .bind(bbox.map(|b| b.min_lat))
+                    .bind(bbox.map(|b| b.max_lat))
+                    .bind(bbox.map(|b| b.min_lon))
+                    .bind(bbox.map(|b| b.max_lon))
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn overbooking_contacts(
+                &self,
+                profession: &str,
+                bbox: Option<BoundingBox>,
+            ) -> Result<Vec<OverbookingContact>, StoreError> {
+                let rows: Vec<ContactRow> = sqlx::query_as(sql::OVERBOOKING_CONTACTS)
+                    .bind(profession)
+                    .bind(bbox.map(|b| b.min_lat))
+                    .bind(bbox.map(|b| b.max_lat))
+                    .bind(bbox.map(|b| b.min_lon))
+                    .bind(bbox.map(|b| b.max_lon))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(OverbookingContact::from).collect())
+            }
+
+            async fn recent_bookings(&self, since: DateTime<Utc>) -> Result<std::collections::HashMap<String, usize>, StoreError> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(sql::RECENT_BOOKINGS).bind(since).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(id, n)| (id, usize::try_from(n).unwrap_or(0))).collect())
+            }
+
+            async fn record_search(&self, r: &SearchRecord) -> Result<(), StoreError> {
+                sqlx::query(sql::INSERT_SEARCH)
+                    .bind(&r.id)
+                    .bind(r.created_at)
+                    .bind(&r.api_key_id)
+                    .bind(&r.motif)
+                    .bind(&r.profession)
+                    .bind(r.age_band)
+                    .bind(&r.departement)
+                    .bind(r.delay_band)
+                    .bind(r.modality.map(|m| m.as_str()))
+                    .bind(r.radius_km)
+                    .bind(r.widened)
+                    .bind(i64::try_from(r.result_count).unwrap_or(i64::MAX))
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
 

@@ -267,3 +267,40 @@ pub const COMPLETE_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET status_c
     WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 pub const FORGET_IDEMPOTENCY_KEY: &str =
     "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
+
+// --- search -----------------------------------------------------------------------------------------------
+
+/// Bookable slots of one profession starting in `[$2, $3)`, optionally within a bounding box, with what the
+/// ranking needs. The fine filtering and ranking happen in `routing`.
+pub const SEARCH_CANDIDATES: &str = "SELECT s.id AS slot_id, s.start_at, s.end_at, pr.timezone, s.modality, \
+    s.visibility, p.id AS professional_id, p.first_name, p.last_name, p.profession, \
+    (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills, \
+    p.accepts_overbooking, p.home_visit_radius_km, pr.id AS practice_id, pr.name AS practice_name, \
+    pr.address, pr.postal_code, pr.commune, pr.phone AS practice_phone, pr.lat, pr.lon, pr.departement \
+    FROM slots s JOIN professionals p ON p.id = s.professional_id JOIN practices pr ON pr.id = s.practice_id \
+    WHERE p.profession = $1 AND s.start_at >= $2 AND s.start_at < $3 \
+      AND (s.status = 'free' OR (s.status = 'held' AND s.hold_expires_at <= $4)) \
+      AND ($5 IS NULL OR (pr.lat BETWEEN $5 AND $6 AND pr.lon BETWEEN $7 AND $8)) \
+      AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = s.professional_id \
+                      AND a.deleted_at IS NULL AND a.start_at < s.end_at AND a.end_at > s.start_at) \
+    ORDER BY s.start_at, s.id";
+
+/// Professionals of a profession who accept an extra patient, at practices in a bounding box.
+pub const OVERBOOKING_CONTACTS: &str = "SELECT p.id AS professional_id, p.first_name, p.last_name, \
+    p.profession, pr.id AS practice_id, pr.name AS practice_name, pr.address, pr.postal_code, pr.commune, \
+    pr.phone AS practice_phone, pr.lat, pr.lon \
+    FROM professionals p JOIN professional_practices l ON l.professional_id = p.id \
+    JOIN practices pr ON pr.id = l.practice_id \
+    WHERE p.accepts_overbooking AND p.profession = $1 \
+      AND ($2 IS NULL OR (pr.lat BETWEEN $2 AND $3 AND pr.lon BETWEEN $4 AND $5)) \
+    ORDER BY p.id, pr.id";
+
+/// Regulated bookings per professional since `$1` (the fairness tie-break).
+pub const RECENT_BOOKINGS: &str = "SELECT s.professional_id, COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id \
+    WHERE b.created_at >= $1 AND b.status <> 'cancelled' GROUP BY s.professional_id";
+
+pub const INSERT_SEARCH: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, \
+    departement, delay_band, modality, radius_km, widened, result_count) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+pub const LINK_SEARCH_TO_BOOKING: &str = "UPDATE searches SET booking_id = $2 WHERE id = $1 AND booking_id IS NULL";

@@ -12,12 +12,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookingRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
+    RuleRow, SlotRow, convert,
 };
 use super::shared::{impl_store, map_error, map_error_ref};
 use super::{
-    AbsenceEffects, BookingFilter, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced, ScopeFilter,
-    SkipReason, SlotFilter, StoreError, sql,
+    AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
+    ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
@@ -25,6 +26,7 @@ use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
+use crate::domain::search::{Candidate, OverbookingContact, SearchRecord};
 use crate::domain::slot::Slot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -230,6 +230,21 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Counts rows with a query of the test's own (to check what the API does not show, e.g. statistics).
+    pub async fn count(&self, sql: &str, bind: &str) -> i64 {
+        let url = &self.settings.database.url;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query_scalar(sql).bind(bind).fetch_one(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query_scalar(sql).bind(bind).fetch_one(&pool).await.unwrap()
+        }
+    }
+}
+
 pub async fn issue_key(
     store: &dyn Store,
     role: Role,

@@ -13,4 +13,5 @@ mod professionals;
 mod recurrence;
 mod rules;
 mod schema;
+mod searches;
 mod slots;

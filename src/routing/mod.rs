@@ -1,0 +1,289 @@
+//! Search and ranking, pure over candidates: given the bookable slots of a time window (from the store) and what
+//! the regulator asked, decide which are eligible, widen the radius until enough professionals are in reach,
+//! rank them, say why each is there, and — when nothing fits — say why and what to try.
+//!
+//! Ranking, deterministic and documented: cost = minutes until the start + 3 × km (in person and home visit;
+//! teleconsultation has no distance), minus 120 for the patient's usual professional and 60 for their usual
+//! practice; ties go to the professional with fewer regulated bookings in the last 7 days (fairness), then to
+//! the earlier start, then to the slot id. At most `max_per_professional` slots per professional are listed.
+
+pub mod radius;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::booking::age_in_months;
+use crate::domain::geo::{Coordinates, distance_km};
+pub use crate::domain::search::{Candidate, OverbookingContact};
+use crate::domain::slot::{Modality, Visibility};
+
+/// What the regulator asked, resolved (defaults from the reason and the radius table applied).
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub now: DateTime<Utc>,
+    pub professions: Vec<String>,
+    pub skills: Vec<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub min_age_months: Option<u32>,
+    pub max_age_months: Option<u32>,
+    pub location: Option<Coordinates>,
+    pub modality: Option<Modality>,
+    pub earliest: DateTime<Utc>,
+    pub latest: DateTime<Utc>,
+    pub radius_km: f64,
+    /// `None`: the radius was given explicitly and is not widened.
+    pub widening_step_km: Option<f64>,
+    pub max_radius_km: f64,
+    pub min_professionals: usize,
+    pub usual_professional_id: Option<String>,
+    pub usual_practice_id: Option<String>,
+    pub prescription_required: bool,
+    pub limit: usize,
+    pub max_per_professional: usize,
+    /// Regulated bookings of each professional over the last 7 days.
+    pub recent_bookings: HashMap<String, usize>,
+}
+
+/// Why a candidate was left out (the first rule it broke, in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Exclusion {
+    Visibility,
+    Delay,
+    Profession,
+    Skills,
+    Modality,
+    Age,
+    Distance,
+}
+
+impl Exclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visibility => "visibility",
+            Self::Delay => "delay",
+            Self::Profession => "profession",
+            Self::Skills => "skills",
+            Self::Modality => "modality",
+            Self::Age => "age",
+            Self::Distance => "distance",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub candidate: Candidate,
+    pub distance_km: Option<f64>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub ranked: Vec<Ranked>,
+    pub radius_km: f64,
+    pub widened: bool,
+    /// How many candidates each rule excluded.
+    pub excluded: Vec<(Exclusion, usize)>,
+    /// Eligible but beyond the final radius: the nearest one.
+    pub nearest_beyond_radius: Option<Ranked>,
+    /// Professionals in reach who accept an extra patient (surnuméraire), nearest first.
+    pub overbooking: Vec<(OverbookingContact, Option<f64>)>,
+}
+
+impl Query {
+    /// The first rule a candidate breaks, ignoring distance.
+    fn exclusion_except_distance(&self, c: &Candidate) -> Option<Exclusion> {
+        if !matches!(c.visibility, Visibility::Public | Visibility::Regulation) {
+            return Some(Exclusion::Visibility);
+        }
+        if c.start < self.earliest || c.start >= self.latest {
+            return Some(Exclusion::Delay);
+        }
+        if !self.professions.contains(&c.profession) {
+            return Some(Exclusion::Profession);
+        }
+        if !self.skills.iter().all(|s| c.skills.contains(s)) {
+            return Some(Exclusion::Skills);
+        }
+        if self.modality.is_some_and(|m| m != c.modality)
+            || (self.location.is_none() && c.modality != Modality::Teleconsultation)
+        {
+            return Some(Exclusion::Modality);
+        }
+        if let Some(birth) = self.birth_date {
+            let day = c.start.with_timezone(&c.timezone).date_naive();
+            let age = age_in_months(birth, day);
+            if self.min_age_months.is_some_and(|min| age < min as i32)
+                || self.max_age_months.is_some_and(|max| age >= max as i32)
+            {
+                return Some(Exclusion::Age);
+            }
+        }
+        None
+    }
+
+    /// Distance that matters for this candidate, and whether it is within `radius`.
+    fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
+        let Some(patient) = self.location else { return (None, c.modality == Modality::Teleconsultation) };
+        let km = distance_km(patient, c.practice_location);
+        match c.modality {
+            Modality::Teleconsultation => (None, true),
+            // The professional travels: the patient must be within their own radius (and the search's).
+            Modality::HomeVisit => (Some(km), c.home_visit_radius_km.is_some_and(|r| km <= r) && km <= radius),
+            Modality::InPerson => (Some(km), km <= radius),
+        }
+    }
+}
+
+/// Runs the search over the candidates (and the professionals who accept an extra patient).
+pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Query) -> Outcome {
+    let mut excluded: HashMap<Exclusion, usize> = HashMap::new();
+    let eligible: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| match q.exclusion_except_distance(c) {
+            Some(rule) => {
+                *excluded.entry(rule).or_default() += 1;
+                false
+            }
+            None => true,
+        })
+        .collect();
+    // Widen step by step until enough professionals are in reach (only a default radius widens).
+    let in_reach = |radius: f64| -> HashSet<&str> {
+        eligible.iter().filter(|c| q.reach(c, radius).1).map(|c| c.professional_id.as_str()).collect()
+    };
+    let mut radius = q.radius_km;
+    if let Some(step) = q.widening_step_km {
+        while in_reach(radius).len() < q.min_professionals && radius < q.max_radius_km {
+            radius = (radius + step).min(q.max_radius_km);
+        }
+    }
+    let widened = radius > q.radius_km;
+    let mut within = Vec::new();
+    let mut beyond: Option<(f64, &Candidate)> = None;
+    for c in &eligible {
+        let (distance, ok) = q.reach(c, radius);
+        if ok {
+            within.push((*c, distance));
+        } else {
+            *excluded.entry(Exclusion::Distance).or_default() += 1;
+            if let Some(km) = distance
+                && beyond.is_none_or(|(best, _)| km < best)
+            {
+                beyond = Some((km, c));
+            }
+        }
+    }
+    let cost = |c: &Candidate, distance: Option<f64>| -> f64 {
+        let minutes = (c.start - q.now).num_minutes() as f64;
+        let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
+        if q.usual_professional_id.as_deref() == Some(c.professional_id.as_str()) {
+            cost -= 120.0;
+        } else if q.usual_practice_id.as_deref() == Some(c.practice_id.as_str()) {
+            cost -= 60.0;
+        }
+        cost
+    };
+    within.sort_by(|(a, da), (b, db)| {
+        cost(a, *da)
+            .total_cmp(&cost(b, *db))
+            .then_with(|| {
+                let ra = q.recent_bookings.get(&a.professional_id).copied().unwrap_or(0);
+                let rb = q.recent_bookings.get(&b.professional_id).copied().unwrap_or(0);
+                ra.cmp(&rb)
+            })
+            .then_with(|| a.start.cmp(&b.start))
+            .then_with(|| a.slot_id.cmp(&b.slot_id))
+    });
+    let mut per_professional: HashMap<&str, usize> = HashMap::new();
+    let mut ranked = Vec::new();
+    for (c, distance) in within {
+        let listed = per_professional.entry(c.professional_id.as_str()).or_default();
+        if *listed >= q.max_per_professional {
+            continue;
+        }
+        *listed += 1;
+        ranked.push(Ranked { candidate: c.clone(), distance_km: distance, reasons: reasons(c, distance, q) });
+        if ranked.len() >= q.limit {
+            break;
+        }
+    }
+    // Surnuméraire: professionals of the profession, at a practice in reach, who accept an extra patient.
+    let mut seen = HashSet::new();
+    let mut overbooking: Vec<(OverbookingContact, Option<f64>)> = contacts
+        .iter()
+        .filter(|c| q.professions.contains(&c.profession))
+        .filter_map(|c| {
+            let km = q.location.map(|l| distance_km(l, c.practice_location));
+            km.is_none_or(|km| km <= radius).then(|| (c.clone(), km))
+        })
+        .filter(|(c, _)| seen.insert(c.professional_id.clone()))
+        .collect();
+    overbooking.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+    let mut excluded: Vec<(Exclusion, usize)> = excluded.into_iter().collect();
+    excluded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Outcome {
+        ranked,
+        radius_km: radius,
+        widened,
+        excluded,
+        nearest_beyond_radius: beyond.map(|(km, c)| Ranked {
+            candidate: c.clone(),
+            distance_km: Some(km),
+            reasons: reasons(c, Some(km), q),
+        }),
+        overbooking,
+    }
+}
+
+/// Short French phrases a regulator reads aloud.
+fn reasons(c: &Candidate, distance: Option<f64>, q: &Query) -> Vec<String> {
+    let mut reasons = vec![format!("dans {}", french_delay(c.start - q.now))];
+    match (c.modality, distance) {
+        (Modality::Teleconsultation, _) => reasons.push("téléconsultation".into()),
+        (Modality::HomeVisit, Some(km)) => reasons.push(format!("visite à domicile, à {}", french_km(km))),
+        (_, Some(km)) => reasons.push(format!("à {}", french_km(km))),
+        _ => {}
+    }
+    if q.usual_professional_id.as_deref() == Some(c.professional_id.as_str()) {
+        reasons.push("médecin traitant du patient".into());
+    } else if q.usual_practice_id.as_deref() == Some(c.practice_id.as_str()) {
+        reasons.push("cabinet habituel du patient".into());
+    }
+    if q.prescription_required {
+        reasons.push("ordonnance requise".into());
+    }
+    reasons
+}
+
+/// "2 h 15", "45 min", "1 j 3 h".
+pub fn french_delay(delay: chrono::Duration) -> String {
+    let minutes = delay.num_minutes().max(0);
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    match (days, hours, mins) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m:02}"),
+        (d, h, _) => format!("{d} j {h} h"),
+    }
+}
+
+/// "3,2 km" (French decimal comma).
+pub fn french_km(km: f64) -> String {
+    format!("{:.1} km", km).replace('.', ",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_and_distances_read_in_french() {
+        assert_eq!(french_delay(chrono::Duration::minutes(135)), "2 h 15");
+        assert_eq!(french_delay(chrono::Duration::minutes(45)), "45 min");
+        assert_eq!(french_delay(chrono::Duration::minutes(120)), "2 h");
+        assert_eq!(french_delay(chrono::Duration::minutes(1500)), "1 j 1 h");
+        assert_eq!(french_km(3.24), "3,2 km");
+    }
+}

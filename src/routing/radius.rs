@@ -1,0 +1,97 @@
+//! The official SAS search-radius table (2025): per département, the radius a search starts with, the step it
+//! widens by, and the population barycentre. Shipped as `config/sas_search_radius_2025.csv` (from ANS,
+//! SAS-moteur-recherche, MIT licence) and compiled in.
+
+use std::collections::HashMap;
+
+use crate::domain::geo::{Coordinates, distance_km};
+
+const TABLE: &str = include_str!("../../config/sas_search_radius_2025.csv");
+
+/// Used where the table has no radius (Mayotte and Guyane have zeros in the source).
+const FALLBACK: (f64, f64) = (30.0, 10.0);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadiusRow {
+    pub departement: String,
+    pub name: String,
+    pub default_radius_km: f64,
+    pub enlargement_km: f64,
+    pub barycentre: Option<Coordinates>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RadiusTable {
+    rows: HashMap<String, RadiusRow>,
+}
+
+/// `1` → `01`, `20A` → `2A`: the table's codes as the rest of snp writes them.
+fn normalise(code: &str) -> String {
+    match code {
+        "20A" => "2A".into(),
+        "20B" => "2B".into(),
+        c if c.len() == 1 => format!("0{c}"),
+        c => c.into(),
+    }
+}
+
+impl RadiusTable {
+    pub fn official() -> RadiusTable {
+        Self::parse(TABLE).expect("the shipped radius table parses")
+    }
+
+    pub fn parse(csv: &str) -> Result<RadiusTable, String> {
+        let mut rows = HashMap::new();
+        for (n, line) in csv.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            if f.len() != 10 {
+                return Err(format!("line {}: expected 10 fields", n + 1));
+            }
+            let number =
+                |i: usize| f[i].parse::<f64>().map_err(|_| format!("line {}: field {} is not a number", n + 1, i + 1));
+            let (lat, lon, radius, step) = (number(6)?, number(7)?, number(8)?, number(9)?);
+            let departement = normalise(f[0]);
+            let (default_radius_km, enlargement_km) = if radius > 0.0 { (radius, step.max(1.0)) } else { FALLBACK };
+            let barycentre = (lat != 0.0 || lon != 0.0).then_some(Coordinates { lat, lon });
+            rows.insert(
+                departement.clone(),
+                RadiusRow { departement, name: f[1].to_string(), default_radius_km, enlargement_km, barycentre },
+            );
+        }
+        Ok(RadiusTable { rows })
+    }
+
+    pub fn get(&self, departement: &str) -> Option<&RadiusRow> {
+        self.rows.get(departement)
+    }
+
+    /// The département whose barycentre is nearest to a point (the table has no borders; good enough to pick a
+    /// radius and to record statistics by département).
+    pub fn nearest(&self, point: Coordinates) -> Option<&RadiusRow> {
+        self.rows
+            .values()
+            .filter_map(|row| row.barycentre.map(|b| (row, distance_km(point, b))))
+            .min_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.departement.cmp(&b.0.departement)))
+            .map(|(row, _)| row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_official_table_covers_every_departement() {
+        let table = RadiusTable::official();
+        assert_eq!(table.rows.len(), 101);
+        let paris = table.get("75").unwrap();
+        assert_eq!(paris.default_radius_km, 5.0);
+        let lozere = table.get("48").unwrap();
+        assert_eq!((lozere.default_radius_km, lozere.enlargement_km), (50.0, 25.0));
+        assert!(table.get("2A").is_some() && table.get("01").is_some());
+        let mayotte = table.get("976").unwrap();
+        assert_eq!((mayotte.default_radius_km, mayotte.enlargement_km), FALLBACK);
+        let rouen = Coordinates { lat: 49.4432, lon: 1.0999 };
+        assert_eq!(table.nearest(rouen).unwrap().departement, "76");
+    }
+}
