@@ -167,15 +167,20 @@ async fn a_slot_is_booked_at_most_once_and_only_when_bookable(app: TestApp) {
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
-/// The invariant, checked in the database after every concurrency test: at most one active booking per slot.
-async fn assert_at_most_one_active_booking_per_slot(app: &TestApp) {
-    let bookings = app.get("/api/v1/bookings?status=confirmed&limit=1000", &app.admin_key).await;
-    let mut slots: Vec<&str> =
-        bookings.body["bookings"].as_array().unwrap().iter().map(|b| b["slot"]["id"].as_str().unwrap()).collect();
-    let total = slots.len();
-    slots.sort();
-    slots.dedup();
-    assert_eq!(slots.len(), total, "a slot has two active bookings");
+/// The invariants, checked in the database itself after every concurrency test.
+pub async fn assert_booking_invariants(app: &TestApp) {
+    let doubly_booked = "SELECT COUNT(*) FROM (SELECT slot_id FROM bookings WHERE status <> 'cancelled' \
+        AND slot_id <> $1 GROUP BY slot_id HAVING COUNT(*) > 1) d";
+    assert_eq!(app.count(doubly_booked, "").await, 0, "a slot has two active bookings");
+    let booked_without_booking = "SELECT COUNT(*) FROM slots s WHERE s.status = 'booked' AND s.id <> $1 \
+        AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.status <> 'cancelled')";
+    assert_eq!(app.count(booked_without_booking, "").await, 0, "a booked slot without its booking");
+    let confirmed_on_free_slot = "SELECT COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id \
+        WHERE b.status = 'confirmed' AND s.status <> 'booked' AND b.id <> $1";
+    assert_eq!(app.count(confirmed_on_free_slot, "").await, 0, "a confirmed booking on a slot that is not booked");
+    let held_without_hold = "SELECT COUNT(*) FROM slots s WHERE s.status = 'held' AND s.id <> $1 \
+        AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.slot_id = s.id)";
+    assert_eq!(app.count(held_without_hold, "").await, 0, "a held slot without its hold");
 }
 
 async fn fifty_concurrent_bookings_of_one_slot_yield_exactly_one(app: TestApp) {
@@ -199,7 +204,7 @@ async fn fifty_concurrent_bookings_of_one_slot_yield_exactly_one(app: TestApp) {
         }
     }
     assert_eq!((created, refused), (1, 49));
-    assert_at_most_one_active_booking_per_slot(&app).await;
+    assert_booking_invariants(&app).await;
 }
 
 async fn fifty_concurrent_holds_of_one_slot_yield_exactly_one(app: TestApp) {
@@ -223,6 +228,7 @@ async fn fifty_concurrent_holds_of_one_slot_yield_exactly_one(app: TestApp) {
     }
     assert_eq!(created, 1);
     assert_eq!(slot_status(&app, &slot_id).await, "held");
+    assert_booking_invariants(&app).await;
 }
 
 async fn idempotency_replays_the_first_answer_and_refuses_another_body(app: TestApp) {

@@ -145,7 +145,7 @@ fn configuration_errors_stop_start_up_naming_the_setting() {
 }
 
 /// A port free right now on 127.0.0.1.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -230,12 +230,12 @@ async fn serve_demo_seeds_a_territory_and_answers_with_the_printed_keys() {
 }
 
 /// The smallest HTTP/1.1 client that will do, over a plain TCP stream (no client crate needed).
-struct HttpClient {
-    base: String,
+pub struct HttpClient {
+    pub base: String,
 }
 
 impl HttpClient {
-    async fn wait_until_ready(&self) -> bool {
+    pub async fn wait_until_ready(&self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok((200, _)) = self.get("/readyz", None).await {
@@ -253,11 +253,32 @@ impl HttpClient {
     }
 
     async fn get(&self, path: &str, key: Option<&str>) -> std::io::Result<(u16, String)> {
+        self.request("GET", path, key, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, key: &str, body: &serde_json::Value) -> std::io::Result<(u16, String)> {
+        self.request("POST", path, Some(key), Some(body.to_string())).await
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> std::io::Result<(u16, String)> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let host = self.base.trim_start_matches("http://");
         let mut stream = tokio::net::TcpStream::connect(host).await?;
         let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n");
+        let body = body.unwrap_or_default();
+        let content = if body.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len())
+        };
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}{content}Connection: close\r\n\r\n{body}");
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;

@@ -4,14 +4,16 @@
 mod helpers;
 
 mod auth;
-mod bookings;
-mod cli;
+pub mod bookings;
+pub mod cli;
 mod errors;
 mod openapi;
 mod practices;
+mod processes;
 mod professionals;
 mod recurrence;
 mod rules;
 mod schema;
 mod searches;
 mod slots;
+mod state_machine;
