@@ -142,8 +142,8 @@ impl Settings {
         if self.http.max_body_bytes < 1024 {
             return invalid("http.max_body_bytes must be at least 1024".into());
         }
-        if self.http.request_timeout_secs == 0 {
-            return invalid("http.request_timeout_secs must be at least 1".into());
+        if !(1..=120).contains(&self.http.request_timeout_secs) {
+            return invalid("http.request_timeout_secs must be between 1 and 120".into());
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid(format!("log.level {:?} is not a tracing filter (e.g. info, snp=debug)", self.log.level));

@@ -16,7 +16,7 @@ use super::rows::{
     AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
     RuleRow, SlotRow, convert,
 };
-use super::shared::{impl_store, map_error, map_error_ref};
+use super::shared::{ABANDONED_AFTER_SECONDS, impl_store, map_error, map_error_ref};
 use super::{
     AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
     ScopeFilter, SkipReason, SlotFilter, StoreError, sql,

@@ -40,6 +40,10 @@ pub fn map_error_ref(error: &sqlx::Error) -> Option<bool> {
     }
 }
 
+/// An idempotency reservation still unanswered after this long belongs to a request that died (the HTTP
+/// timeout is at most a few minutes): the next request with the key takes it over.
+pub const ABANDONED_AFTER_SECONDS: i64 = 300;
+
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
@@ -702,7 +706,20 @@ macro_rules! impl_store {
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let state = if reserved.is_some() {
+                let taken_over: Option<String> = if reserved.is_some() {
+                    None
+                } else {
+                    sqlx::query_scalar(sql::TAKE_OVER_IDEMPOTENCY_KEY)
+                        .bind(api_key_id)
+                        .bind(endpoint)
+                        .bind(key)
+                        .bind(now)
+                        .bind(request_hash)
+                        .bind(now - chrono::Duration::seconds(ABANDONED_AFTER_SECONDS))
+                        .fetch_optional(&mut *tx)
+                        .await?
+                };
+                let state = if reserved.is_some() || taken_over.is_some() {
                     Idempotency::New
                 } else {
                     let (request_hash, status, body): (String, i32, String) = sqlx::query_as(sql::GET_IDEMPOTENCY_KEY)

@@ -261,6 +261,11 @@ pub const RECORD_OUTCOME: &str = "UPDATE bookings SET status = $2, outcome_at = 
 pub const RESERVE_IDEMPOTENCY_KEY: &str = "INSERT INTO idempotency_keys (api_key_id, endpoint, idempotency_key, \
     request_hash, status_code, response_body, created_at) VALUES ($1, $2, $3, $4, 0, '', $5) \
     ON CONFLICT DO NOTHING RETURNING api_key_id";
+/// A reservation whose request died (panic, dropped connection) without answering is taken over once it is older
+/// than any request may run.
+pub const TAKE_OVER_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET created_at = $4, request_hash = $5 \
+    WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3 AND status_code = 0 AND created_at < $6 \
+    RETURNING api_key_id";
 pub const GET_IDEMPOTENCY_KEY: &str = "SELECT request_hash, status_code, response_body FROM idempotency_keys \
     WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 pub const COMPLETE_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET status_code = $4, response_body = $5 \

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use serde_json::{Value, json};
+use snp::clock::Clock;
 use snp::domain::access::Role;
 
 use crate::helpers::{TestApp, merge, slot};
@@ -277,6 +278,26 @@ async fn idempotency_replays_the_first_answer_and_refuses_another_body(app: Test
     send(long_key, booking_of(&slot_id)).await.problem(StatusCode::BAD_REQUEST, "bad_request");
     let bookings = app.get("/api/v1/bookings", &app.admin_key).await;
     assert_eq!(bookings.body["bookings"].as_array().unwrap().len(), 1, "booked once");
+    // A request that died after reserving its key (panic, dropped connection): the key is "in progress" for a
+    // while, then taken over by the next request with it.
+    let other_slot = gp_slot(&app, &s, 240).await;
+    let regulator_key = app.store.find_api_key(&snp::domain::api_key::digest(&s.regulator)).await.unwrap().unwrap();
+    let body = booking_of(&other_slot);
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(body.to_string().as_bytes()))
+    };
+    let now = app.clock.now();
+    let reserved = app
+        .store
+        .reserve_idempotency_key(&regulator_key.id, "POST /api/v1/bookings", "died", &hash, now)
+        .await
+        .unwrap();
+    assert_eq!(reserved, snp::store::Idempotency::New);
+    send("died", body.clone()).await.problem(StatusCode::CONFLICT, "idempotency_key_in_progress");
+    app.clock.advance(Duration::minutes(6));
+    let taken_over = send("died", body).await;
+    assert_eq!(taken_over.status, StatusCode::CREATED, "{}", taken_over.text);
 }
 
 async fn cancelling_frees_a_future_slot_and_is_refused_twice(app: TestApp) {
