@@ -59,6 +59,7 @@ pub fn horizon_slots(
             status: SlotStatus::Free,
             timezone: practice.timezone,
             rule_id: Some(rule.id.clone()),
+            rule_version: Some(rule.version),
             created_at: now,
             updated_at: now,
         })
@@ -173,6 +174,10 @@ pub fn spawn_horizon_job(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
+            // Stored idempotent answers hold patient data: a day is long enough for any retry.
+            if let Err(error) = store.purge_idempotency_keys(clock.now() - Duration::hours(24)).await {
+                tracing::error!(%error, "purging idempotency keys failed");
+            }
             match refresh(store.as_ref(), clock.now(), horizon_days, None).await {
                 Ok(s) => tracing::info!(
                     rules = s.rules,

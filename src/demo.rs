@@ -379,6 +379,7 @@ fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateT
                     status: SlotStatus::Free,
                     timezone: zone,
                     rule_id: None,
+                    rule_version: None,
                     created_at: now,
                     updated_at: now,
                 });

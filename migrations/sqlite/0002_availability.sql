@@ -27,6 +27,9 @@ CREATE INDEX availability_rules_professional ON availability_rules (professional
 -- The rule a slot was materialised from (NULL for one-off slots). One slot per rule and start: re-running the
 -- horizon job, from any number of processes, can never duplicate a slot.
 ALTER TABLE slots ADD COLUMN rule_id TEXT REFERENCES availability_rules (id);
+-- The rule version that produced (or, after a change, kept) the slot: a cancelled booking frees its slot again
+-- only if the current version of its rule still produces it.
+ALTER TABLE slots ADD COLUMN rule_version INTEGER;
 CREATE UNIQUE INDEX slots_rule_start ON slots (rule_id, start_at);
 
 CREATE TABLE absences (

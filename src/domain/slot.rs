@@ -91,6 +91,8 @@ pub struct Slot {
     pub timezone: Tz,
     /// The availability rule this slot was materialised from; `None` for a one-off slot.
     pub rule_id: Option<String>,
+    /// The version of that rule which produced it.
+    pub rule_version: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -146,7 +146,11 @@ pub async fn create(
     let key = idempotency::key(&headers)?;
     let RawJson(bytes) = body?;
     let input: BookingInput = parse_json(&bytes)?;
-    idempotency::run(&state, &caller, "POST /api/v1/bookings", key, &bytes, || book(&state, &caller, input)).await
+    let (task_state, task_caller) = (state.clone(), caller.clone());
+    idempotency::run(&state, &caller, "POST /api/v1/bookings", key, &bytes, move || async move {
+        book(&task_state, &task_caller, input).await
+    })
+    .await
 }
 
 async fn book(
@@ -184,7 +188,13 @@ async fn book(
             Some(hold) if hold.api_key_id != caller.key_id && caller.role != Role::Admin => {
                 return Err(ApiError::Forbidden("A hold is used by the caller who made it.".into()));
             }
-            Some(hold) => state.store.get_slot(&hold.slot_id).await?,
+            Some(hold) => {
+                let slot = state.store.get_slot(&hold.slot_id).await?;
+                if slot.is_none() {
+                    v.push("hold_id", "the held slot no longer exists: search again");
+                }
+                slot
+            }
         },
     };
     // The slot must suit the reason: profession, skills, and the patient's age on the day.

@@ -50,7 +50,11 @@ pub async fn create(
     let key = idempotency::key(&headers)?;
     let RawJson(bytes) = body?;
     let input: HoldInput = parse_json(&bytes)?;
-    idempotency::run(&state, &caller, "POST /api/v1/holds", key, &bytes, || hold(&state, &caller, input)).await
+    let (task_state, task_caller) = (state.clone(), caller.clone());
+    idempotency::run(&state, &caller, "POST /api/v1/holds", key, &bytes, move || async move {
+        hold(&task_state, &task_caller, input).await
+    })
+    .await
 }
 
 async fn hold(

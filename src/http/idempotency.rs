@@ -44,17 +44,20 @@ fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 /// Runs `work` at most once per (caller, endpoint, key), replaying its stored answer afterwards.
+///
+/// With a key, the work and the storing of its answer run in a task of their own: if the client disconnects or
+/// the request times out, the booking still completes and its answer is stored, so the retry replays it.
 pub async fn run<F, Fut>(
     state: &AppState,
     caller: &Caller,
-    endpoint: &str,
+    endpoint: &'static str,
     key: Option<String>,
     body: &[u8],
     work: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>> + Send + 'static,
 {
     let Some(key) = key else {
         let (status, value) = work().await?;
@@ -75,20 +78,27 @@ where
         }),
         Idempotency::Done { .. } | Idempotency::InProgress { .. } => Err(ApiError::IdempotencyKeyReused),
         Idempotency::New => {
-            let outcome = work().await;
-            let (status, stored) = match &outcome {
-                Ok((status, value)) => (*status, value.to_string()),
-                Err(error) => {
-                    let (status, problem) = error.problem();
-                    (status, serde_json::to_string(&problem).unwrap_or_default())
+            let store = state.store.clone();
+            let caller_key = caller.key_id.clone();
+            let task = tokio::spawn(async move {
+                let outcome = work().await;
+                let (status, stored) = match &outcome {
+                    Ok((status, value)) => (*status, value.to_string()),
+                    Err(error) => {
+                        let (status, problem) = error.problem();
+                        (status, serde_json::to_string(&problem).unwrap_or_default())
+                    }
+                };
+                if status.is_server_error() {
+                    store.forget_idempotency_key(&caller_key, endpoint, &key).await?;
+                } else {
+                    store.complete_idempotency_key(&caller_key, endpoint, &key, status.as_u16(), &stored).await?;
                 }
-            };
-            if status.is_server_error() {
-                state.store.forget_idempotency_key(&caller.key_id, endpoint, &key).await?;
-            } else {
-                state.store.complete_idempotency_key(&caller.key_id, endpoint, &key, status.as_u16(), &stored).await?;
-            }
-            let (status, value) = outcome?;
+                outcome
+            });
+            // A panic inside the work surfaces here; the key is then taken over after a while (store).
+            let (status, value) =
+                task.await.map_err(|e| ApiError::Internal(format!("idempotent work failed: {e}")))??;
             Ok(json_response(status, value.to_string()))
         }
     }

@@ -128,6 +128,8 @@ pub struct Advice {
     main_exclusion: Option<String>,
     excluded: std::collections::BTreeMap<String, usize>,
     nearest_beyond_radius: Option<CandidateView>,
+    /// The first slot in reach after the delay asked for.
+    first_after_delay: Option<CandidateView>,
     other_professions: Vec<OtherProfessionView>,
     /// Professionals in reach who accept an extra patient (surnuméraire), with their practice's phone.
     overbooking: Vec<OverbookingView>,
@@ -361,8 +363,12 @@ pub async fn create(
     let mut candidates = Vec::new();
     let mut contacts = Vec::new();
     for profession in &q.professions {
-        candidates.extend(state.store.search_candidates(profession, q.earliest, q.latest, now, bbox).await?);
-        contacts.extend(state.store.overbooking_contacts(profession, bbox).await?);
+        // A day beyond the delay too: the advice names the first slot after it.
+        let beyond = q.latest + Duration::hours(24);
+        candidates.extend(state.store.search_candidates(profession, q.earliest, beyond, now, bbox).await?);
+        if q.location.is_some() {
+            contacts.extend(state.store.overbooking_contacts(profession, bbox, now).await?);
+        }
     }
     apply_departement(&state, &mut resolved, input.radius_km.is_some(), &candidates);
     let q = &resolved.query;
@@ -452,6 +458,7 @@ async fn advice(
         main_exclusion,
         excluded: outcome.excluded.iter().map(|(rule, n)| (rule.as_str().to_string(), *n)).collect(),
         nearest_beyond_radius: outcome.nearest_beyond_radius.as_ref().map(|r| candidate_view(state, r)),
+        first_after_delay: outcome.first_after_delay.as_ref().map(|r| candidate_view(state, r)),
         other_professions,
         overbooking: outcome
             .overbooking

@@ -95,6 +95,7 @@ pub async fn publish(
             status: SlotStatus::Free,
             timezone: practice.timezone,
             rule_id: None,
+            rule_version: None,
             created_at: now,
             updated_at: now,
         });

@@ -85,8 +85,10 @@ pub struct Outcome {
     pub widened: bool,
     /// How many candidates each rule excluded.
     pub excluded: Vec<(Exclusion, usize)>,
-    /// Eligible but beyond the final radius: the nearest one.
+    /// Eligible but beyond the final radius (in person): the nearest one.
     pub nearest_beyond_radius: Option<Ranked>,
+    /// Eligible and in reach, but starting after the delay: the earliest one.
+    pub first_after_delay: Option<Ranked>,
     /// Professionals in reach who accept an extra patient (surnuméraire), nearest first.
     pub overbooking: Vec<(OverbookingContact, Option<f64>)>,
 }
@@ -100,6 +102,11 @@ impl Query {
         if c.start < self.earliest || c.start >= self.latest {
             return Some(Exclusion::Delay);
         }
+        self.exclusion_except_time_and_distance(c)
+    }
+
+    /// The first rule a candidate breaks, ignoring when it starts and how far it is.
+    fn exclusion_except_time_and_distance(&self, c: &Candidate) -> Option<Exclusion> {
         if !self.professions.contains(&c.profession) {
             return Some(Exclusion::Profession);
         }
@@ -136,6 +143,9 @@ impl Query {
     }
 }
 
+/// Width of the cost bands inside which the fairness tie-break decides (≈ 15 minutes, or 5 km).
+const COST_BAND: f64 = 15.0;
+
 /// Runs the search over the candidates (and the professionals who accept an extra patient).
 pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Query) -> Outcome {
     let mut excluded: HashMap<Exclusion, usize> = HashMap::new();
@@ -168,13 +178,25 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
             within.push((*c, distance));
         } else {
             *excluded.entry(Exclusion::Distance).or_default() += 1;
+            // Only an in-person slot becomes reachable with a wider radius (a home visit is bounded by the
+            // professional's own travel radius).
             if let Some(km) = distance
+                && c.modality == Modality::InPerson
                 && beyond.is_none_or(|(best, _)| km < best)
             {
                 beyond = Some((km, c));
             }
         }
     }
+    // The first slot after the delay, otherwise eligible and in reach.
+    let first_after_delay = candidates
+        .iter()
+        .filter(|c| c.start >= q.latest && q.exclusion_except_time_and_distance(c).is_none() && q.reach(c, radius).1)
+        .min_by(|a, b| a.start.cmp(&b.start).then_with(|| a.slot_id.cmp(&b.slot_id)))
+        .map(|c| {
+            let distance = q.reach(c, radius).0;
+            Ranked { candidate: c.clone(), distance_km: distance, reasons: reasons(c, distance, q) }
+        });
     let cost = |c: &Candidate, distance: Option<f64>| -> f64 {
         let minutes = (c.start - q.now).num_minutes() as f64;
         let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
@@ -185,15 +207,17 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         }
         cost
     };
+    // Costs within the same 15-point band count as equal, so that the fairness tie-break actually applies.
+    let band = |c: &Candidate, d: Option<f64>| (cost(c, d) / COST_BAND).floor() as i64;
     within.sort_by(|(a, da), (b, db)| {
-        cost(a, *da)
-            .total_cmp(&cost(b, *db))
+        band(a, *da)
+            .cmp(&band(b, *db))
             .then_with(|| {
                 let ra = q.recent_bookings.get(&a.professional_id).copied().unwrap_or(0);
                 let rb = q.recent_bookings.get(&b.professional_id).copied().unwrap_or(0);
                 ra.cmp(&rb)
             })
-            .then_with(|| a.start.cmp(&b.start))
+            .then_with(|| cost(a, *da).total_cmp(&cost(b, *db)))
             .then_with(|| a.slot_id.cmp(&b.slot_id))
     });
     let mut per_professional: HashMap<&str, usize> = HashMap::new();
@@ -209,18 +233,22 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
             break;
         }
     }
-    // Surnuméraire: professionals of the profession, at a practice in reach, who accept an extra patient.
+    // Surnuméraire: professionals of the profession, at a practice in reach, who accept an extra patient — each
+    // once, at their nearest practice. Without a location there is no "in reach": none are proposed.
+    let mut overbooking: Vec<(OverbookingContact, Option<f64>)> = match q.location {
+        None => Vec::new(),
+        Some(location) => contacts
+            .iter()
+            .filter(|c| q.professions.contains(&c.profession))
+            .map(|c| (c.clone(), Some(distance_km(location, c.practice_location))))
+            .filter(|(_, km)| km.is_some_and(|km| km <= radius))
+            .collect(),
+    };
+    overbooking.sort_by(|a, b| {
+        a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)).then_with(|| a.0.professional_id.cmp(&b.0.professional_id))
+    });
     let mut seen = HashSet::new();
-    let mut overbooking: Vec<(OverbookingContact, Option<f64>)> = contacts
-        .iter()
-        .filter(|c| q.professions.contains(&c.profession))
-        .filter_map(|c| {
-            let km = q.location.map(|l| distance_km(l, c.practice_location));
-            km.is_none_or(|km| km <= radius).then(|| (c.clone(), km))
-        })
-        .filter(|(c, _)| seen.insert(c.professional_id.clone()))
-        .collect();
-    overbooking.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+    overbooking.retain(|(c, _)| seen.insert(c.professional_id.clone()));
     let mut excluded: Vec<(Exclusion, usize)> = excluded.into_iter().collect();
     excluded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Outcome {
@@ -228,6 +256,7 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         radius_km: radius,
         widened,
         excluded,
+        first_after_delay,
         nearest_beyond_radius: beyond.map(|(km, c)| Ranked {
             candidate: c.clone(),
             distance_km: Some(km),

@@ -294,6 +294,8 @@ pub trait Store: Send + Sync + 'static {
         status: u16,
         body: &str,
     ) -> Result<(), StoreError>;
+    /// Deletes stored answers older than an instant (they contain patient data); returns how many.
+    async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Frees the key after a server error, so the client may retry.
     async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError>;
 
@@ -311,6 +313,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         profession: &str,
         bbox: Option<BoundingBox>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<OverbookingContact>, StoreError>;
     /// Regulated bookings per professional since an instant.
     async fn recent_bookings(&self, since: DateTime<Utc>) -> Result<HashMap<String, usize>, StoreError>;

@@ -122,6 +122,7 @@ pub struct SlotRow {
     status: String,
     timezone: String,
     rule_id: Option<String>,
+    rule_version: Option<i32>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -140,6 +141,7 @@ impl TryFrom<SlotRow> for Slot {
             start: r.start_at,
             end: r.end_at,
             rule_id: r.rule_id,
+            rule_version: r.rule_version.map(i64::from),
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

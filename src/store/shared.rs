@@ -61,6 +61,7 @@ macro_rules! impl_store {
                     .bind(slot.created_at)
                     .bind(slot.updated_at)
                     .bind(&slot.rule_id)
+                    .bind(slot.rule_version.map(|v| i32::try_from(v).unwrap_or(i32::MAX)))
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
@@ -384,14 +385,22 @@ macro_rules! impl_store {
                         && visibility == rule.visibility.as_str()
                         && practice_id == rule.practice_id;
                     if !identical {
-                        let deleted = sqlx::query(sql::DELETE_SLOT).bind(&id).execute(&mut *tx).await?.rows_affected();
-                        if deleted == 0 {
-                            sqlx::query(sql::WITHDRAW_SLOT_BY_ID).bind(&id).bind(now).execute(&mut *tx).await?;
+                        // Both re-check that the slot is still free: a hold or booking may have committed since.
+                        let mut changed =
+                            sqlx::query(sql::DELETE_SLOT).bind(&id).bind(now).execute(&mut *tx).await?.rows_affected();
+                        if changed == 0 {
+                            changed = sqlx::query(sql::WITHDRAW_SLOT_BY_ID)
+                                .bind(&id)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
                         }
-                        removed += 1;
+                        removed += changed;
                     }
                 }
                 let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
+                sqlx::query(sql::STAMP_RULE_VERSION).bind(&rule.id).bind(version).bind(now).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(RuleReplaced { removed, version: i64::from(version), outcome })
             }
@@ -564,24 +573,31 @@ macro_rules! impl_store {
                 let mut tx = self.begin_write().await?;
                 let booked: Option<String> = match &b.hold_id {
                     Some(hold_id) => {
-                        let hold: Option<HoldRow> = sqlx::query_as(sql::GET_HOLD).bind(hold_id).fetch_optional(&mut *tx).await?;
-                        let hold = hold.map(Hold::from).ok_or(StoreError::NotFound)?;
-                        if hold.booking_id.is_some() {
-                            return Err(StoreError::HoldUsed);
-                        }
-                        if hold.released_at.is_some() || hold.expires_at <= now {
-                            return Err(StoreError::HoldExpired);
-                        }
+                        // The hold row first, then the slot: the same order as a release, so no deadlock.
+                        let claimed: Option<String> = sqlx::query_scalar(sql::CLAIM_HOLD)
+                            .bind(hold_id)
+                            .bind(&b.id)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let Some(slot_id) = claimed else {
+                            drop(tx);
+                            return Err(match self.get_hold(hold_id).await? {
+                                None => StoreError::NotFound,
+                                Some(hold) if hold.booking_id.is_some() => StoreError::HoldUsed,
+                                Some(_) => StoreError::HoldExpired,
+                            });
+                        };
                         let booked: Option<String> = sqlx::query_scalar(sql::BOOK_HELD_SLOT)
-                            .bind(&hold.slot_id)
+                            .bind(&slot_id)
                             .bind(hold_id)
                             .bind(now)
                             .fetch_optional(&mut *tx)
                             .await?;
                         if booked.is_none() {
+                            // The slot started meanwhile, or was taken after the hold lapsed.
                             return Err(StoreError::HoldExpired);
                         }
-                        sqlx::query(sql::MARK_HOLD_USED).bind(hold_id).bind(&b.id).execute(&mut *tx).await?;
                         booked
                     }
                     None => sqlx::query_scalar(sql::BOOK_FREE_SLOT).bind(&b.slot_id).bind(now).fetch_optional(&mut *tx).await?,
@@ -618,7 +634,12 @@ macro_rules! impl_store {
                     Err(e) => return Err(e.into()),
                 }
                 if let Some(search_id) = &b.search_id {
-                    sqlx::query(sql::LINK_SEARCH_TO_BOOKING).bind(search_id).bind(&b.id).execute(&mut *tx).await?;
+                    sqlx::query(sql::LINK_SEARCH_TO_BOOKING)
+                        .bind(search_id)
+                        .bind(&b.id)
+                        .bind(&b.booked_by)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -722,12 +743,16 @@ macro_rules! impl_store {
                 let state = if reserved.is_some() || taken_over.is_some() {
                     Idempotency::New
                 } else {
-                    let (request_hash, status, body): (String, i32, String) = sqlx::query_as(sql::GET_IDEMPOTENCY_KEY)
+                    let row: Option<(String, i32, String)> = sqlx::query_as(sql::GET_IDEMPOTENCY_KEY)
                         .bind(api_key_id)
                         .bind(endpoint)
                         .bind(key)
-                        .fetch_one(&mut *tx)
+                        .fetch_optional(&mut *tx)
                         .await?;
+                    // Forgotten (a server error) between our insert attempt and this read: ask to retry.
+                    let Some((request_hash, status, body)) = row else {
+                        return Ok(Idempotency::InProgress { request_hash: request_hash.to_string() });
+                    };
                     if status == 0 {
                         Idempotency::InProgress { request_hash }
                     } else {
@@ -755,6 +780,10 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
+                Ok(sqlx::query(sql::PURGE_IDEMPOTENCY_KEYS).bind(older_than).execute(&self.pool).await?.rows_affected())
             }
 
             async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError> {
@@ -788,6 +817,7 @@ macro_rules! impl_store {
                 &self,
                 profession: &str,
                 bbox: Option<BoundingBox>,
+                now: DateTime<Utc>,
             ) -> Result<Vec<OverbookingContact>, StoreError> {
                 let rows: Vec<ContactRow> = sqlx::query_as(sql::OVERBOOKING_CONTACTS)
                     .bind(profession)
@@ -795,6 +825,7 @@ macro_rules! impl_store {
                     .bind(bbox.map(|b| b.max_lat))
                     .bind(bbox.map(|b| b.min_lon))
                     .bind(bbox.map(|b| b.max_lon))
+                    .bind(now)
                     .fetch_all(&self.pool)
                     .await?;
                 Ok(rows.into_iter().map(OverbookingContact::from).collect())

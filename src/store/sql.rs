@@ -40,21 +40,25 @@ pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name
                                  ON k.practice_id = l.practice_id WHERE l.professional_id = p.id AND k.api_key_id = $5)) \
     ORDER BY p.last_name, p.first_name, p.id LIMIT $6 OFFSET $7";
 
-pub const INSERT_SLOT: &str = "INSERT INTO slots \
-    (id, professional_id, practice_id, start_at, end_at, modality, visibility, status, created_at, updated_at, rule_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+pub const INSERT_SLOT: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, modality, \
+    visibility, status, created_at, updated_at, rule_id, rule_version) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+/// After a rule change, its free future slots (kept or new) belong to the new version.
+pub const STAMP_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE rule_id = $1 AND start_at >= $3 \
+    AND status = 'free'";
 
 /// Live slots of one professional overlapping `[$2, $3)`.
 pub const FIND_OVERLAP: &str = "SELECT 1 FROM slots WHERE professional_id = $1 AND status <> 'withdrawn' \
     AND start_at < $3 AND end_at > $2 LIMIT 1";
 
 pub const GET_SLOT: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, s.modality, \
-    s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
+    s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id WHERE s.id = $1";
 
 /// Filters are optional (`$n IS NULL OR …`); `$3` restricts to the practices an API key is bound to.
 pub const LIST_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, s.modality, \
-    s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
+    s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id \
     WHERE ($1 IS NULL OR s.professional_id = $1) \
       AND ($2 IS NULL OR s.practice_id = $2) \
@@ -128,11 +132,13 @@ pub const RULE_IS_CURRENT: &str =
 pub const FUTURE_FREE_RULE_SLOTS: &str = "SELECT id, start_at, end_at, modality, visibility, practice_id FROM slots \
     WHERE rule_id = $1 AND start_at >= $2 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2))";
 
-/// Removes a free slot, or withdraws it when a (cancelled) booking names it.
-pub const DELETE_SLOT: &str =
-    "DELETE FROM slots WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
+/// Removes a slot that is still free (re-checked here: a hold or booking may have committed since it was read),
+/// or withdraws it when a (cancelled) booking names it.
+pub const DELETE_SLOT: &str = "DELETE FROM slots WHERE id = $1 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
+    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
 pub const WITHDRAW_SLOT_BY_ID: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, hold_expires_at = NULL, \
-    updated_at = $2 WHERE id = $1";
+    updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2))";
 
 /// A rule's future free slots (a lapsed hold counts as free), removed when the rule changes or goes — unless a
 /// (cancelled) booking names them: those are withdrawn instead, keeping the history. Live holds and bookings
@@ -169,7 +175,7 @@ pub const WITHDRAW_FREE_SLOTS_IN_RANGE: &str = "UPDATE slots SET status = 'withd
 
 /// Booked slots and slots under a live hold in the range: never touched, listed for the professional.
 pub const HELD_OR_BOOKED_IN_RANGE: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
-    s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.created_at, s.updated_at \
+    s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id \
     WHERE s.professional_id = $1 AND s.start_at < $3 AND s.end_at > $2 \
       AND (s.status = 'booked' OR (s.status = 'held' AND s.hold_expires_at > $4)) \
@@ -219,9 +225,12 @@ pub const BOOK_FREE_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = 
     AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) RETURNING id";
 
 pub const BOOK_HELD_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
-    updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2 AND hold_expires_at > $3 RETURNING id";
+    updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2 AND hold_expires_at > $3 \
+    AND start_at > $3 RETURNING id";
 
-pub const MARK_HOLD_USED: &str = "UPDATE holds SET booking_id = $2 WHERE id = $1";
+/// Claims a live hold for a booking; taken first, like a release, so both lock the hold before the slot.
+pub const CLAIM_HOLD: &str = "UPDATE holds SET booking_id = $2 WHERE id = $1 AND booking_id IS NULL \
+    AND released_at IS NULL AND expires_at > $3 RETURNING slot_id";
 
 pub const INSERT_BOOKING: &str = "INSERT INTO bookings (id, slot_id, hold_id, status, patient_first_name, \
     patient_last_name, patient_birth_date, patient_phone, patient_email, motif, note, search_id, booked_by, \
@@ -250,6 +259,8 @@ pub const CANCEL_BOOKING: &str = "UPDATE bookings SET status = 'cancelled', canc
 pub const RELEASE_CANCELLED_SLOT: &str = "UPDATE slots SET updated_at = $2, status = CASE WHEN start_at > $2 \
     AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
     AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
+    AND (rule_id IS NULL OR EXISTS (SELECT 1 FROM availability_rules r WHERE r.id = slots.rule_id \
+         AND r.deleted_at IS NULL AND r.version = slots.rule_version)) \
     THEN 'free' ELSE 'withdrawn' END WHERE id = $1 AND status = 'booked'";
 
 pub const RECORD_OUTCOME: &str = "UPDATE bookings SET status = $2, outcome_at = $3, updated_at = $3 \
@@ -270,6 +281,8 @@ pub const GET_IDEMPOTENCY_KEY: &str = "SELECT request_hash, status_code, respons
     WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 pub const COMPLETE_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET status_code = $4, response_body = $5 \
     WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
+/// Stored answers contain patient data: they are kept one day, long enough for any retry.
+pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 pub const FORGET_IDEMPOTENCY_KEY: &str =
     "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 
@@ -298,6 +311,8 @@ pub const OVERBOOKING_CONTACTS: &str = "SELECT p.id AS professional_id, p.first_
     JOIN practices pr ON pr.id = l.practice_id \
     WHERE p.accepts_overbooking AND p.profession = $1 \
       AND ($2 IS NULL OR (pr.lat BETWEEN $2 AND $3 AND pr.lon BETWEEN $4 AND $5)) \
+      AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = p.id AND a.deleted_at IS NULL \
+                      AND a.start_at <= $6 AND a.end_at > $6) \
     ORDER BY p.id, pr.id";
 
 /// Regulated bookings per professional since `$1` (the fairness tie-break).
@@ -308,4 +323,6 @@ pub const INSERT_SEARCH: &str = "INSERT INTO searches (id, created_at, api_key_i
     departement, delay_band, modality, radius_km, widened, result_count) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-pub const LINK_SEARCH_TO_BOOKING: &str = "UPDATE searches SET booking_id = $2 WHERE id = $1 AND booking_id IS NULL";
+/// A search is linked by the caller who made it (others cannot skew the statistics).
+pub const LINK_SEARCH_TO_BOOKING: &str =
+    "UPDATE searches SET booking_id = $2 WHERE id = $1 AND booking_id IS NULL AND api_key_id = $3";

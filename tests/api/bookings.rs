@@ -13,6 +13,9 @@ use crate::helpers::{TestApp, merge, slot};
 use crate::on_both_databases;
 
 on_both_databases!(
+    a_cancelled_slot_of_a_changed_or_deleted_rule_is_not_freed_at_its_old_time,
+    changing_a_rule_while_regulators_book_its_slots_never_double_books,
+    a_live_hold_cannot_book_a_slot_that_has_started,
     hold_then_book_confirms_the_slot,
     a_lapsed_hold_frees_the_slot_and_cannot_be_used,
     releasing_a_hold_frees_the_slot,
@@ -179,6 +182,10 @@ pub async fn assert_booking_invariants(app: &TestApp) {
     let confirmed_on_free_slot = "SELECT COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id \
         WHERE b.status = 'confirmed' AND s.status <> 'booked' AND b.id <> $1";
     assert_eq!(app.count(confirmed_on_free_slot, "").await, 0, "a confirmed booking on a slot that is not booked");
+    let overlapping_live_slots = "SELECT COUNT(*) FROM slots a JOIN slots b ON a.professional_id = b.professional_id \
+        AND a.id < b.id AND a.start_at < b.end_at AND b.start_at < a.end_at \
+        WHERE a.status <> 'withdrawn' AND b.status <> 'withdrawn' AND a.id <> $1";
+    assert_eq!(app.count(overlapping_live_slots, "").await, 0, "two live slots of one professional overlap");
     let held_without_hold = "SELECT COUNT(*) FROM slots s WHERE s.status = 'held' AND s.id <> $1 \
         AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.id = s.hold_id AND h.slot_id = s.id)";
     assert_eq!(app.count(held_without_hold, "").await, 0, "a held slot without its hold");
@@ -455,4 +462,103 @@ async fn only_regulators_book_and_scoped_keys_see_their_own(app: TestApp) {
     app.get("/api/v1/bookings?status=lost", &s.regulator)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn rule_of(app: &TestApp, s: &Setup, start: &str, end: &str) -> String {
+    let body = json!({"professional_id": s.gp, "practice_id": s.practice, "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "start_time": start, "end_time": end, "slot_minutes": 15, "modality": "in_person", "visibility": "regulation",
+        "valid_from": "2026-11-24"});
+    let response = app.post("/api/v1/availability-rules", &app.admin_key, body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    response.body["id"].as_str().unwrap().to_string()
+}
+
+async fn a_cancelled_slot_of_a_changed_or_deleted_rule_is_not_freed_at_its_old_time(app: TestApp) {
+    let s = setup(&app).await;
+    let rule = rule_of(&app, &s, "12:00", "12:30").await;
+    let first = app.get("/api/v1/slots?status=free&limit=2", &app.admin_key).await.body["slots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let booking = app.post("/api/v1/bookings", &s.regulator, booking_of(&first)).await;
+    let booking = booking.body["id"].as_str().unwrap().to_string();
+    // The professional moves the rule to the evening; then the lunchtime patient cancels.
+    let evening = json!({"professional_id": s.gp, "practice_id": s.practice, "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "start_time": "18:00", "end_time": "18:30", "slot_minutes": 15, "modality": "in_person", "visibility": "regulation",
+        "valid_from": "2026-11-24"});
+    let changed =
+        app.call(Method::PUT, &format!("/api/v1/availability-rules/{rule}"), Some(&app.admin_key), Some(evening)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(
+        app.post(&format!("/api/v1/bookings/{booking}/cancel"), &s.regulator, json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(slot_status(&app, &first).await, "withdrawn", "the old lunchtime slot must not come back");
+    // A slot kept identical by a change is freed normally.
+    let kept = app.get("/api/v1/slots?status=free&limit=1", &app.admin_key).await.body["slots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let booking =
+        app.post("/api/v1/bookings", &s.regulator, booking_of(&kept)).await.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.post(&format!("/api/v1/bookings/{booking}/cancel"), &s.regulator, json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(slot_status(&app, &kept).await, "free");
+    // After a deletion, a cancelled slot is withdrawn.
+    let booking =
+        app.post("/api/v1/bookings", &s.regulator, booking_of(&kept)).await.body["id"].as_str().unwrap().to_string();
+    app.delete(&format!("/api/v1/availability-rules/{rule}"), &app.admin_key).await;
+    assert_eq!(
+        app.post(&format!("/api/v1/bookings/{booking}/cancel"), &s.regulator, json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(slot_status(&app, &kept).await, "withdrawn");
+    assert_booking_invariants(&app).await;
+}
+
+async fn changing_a_rule_while_regulators_book_its_slots_never_double_books(app: TestApp) {
+    let s = setup(&app).await;
+    let rule = rule_of(&app, &s, "12:00", "13:00").await;
+    let slots: Vec<String> = app.get("/api/v1/slots?status=free&limit=1000", &app.admin_key).await.body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let app = Arc::new(app);
+    let mut tasks = Vec::new();
+    for slot_id in slots {
+        let (app, key) = (app.clone(), s.regulator.clone());
+        tasks.push(tokio::spawn(async move {
+            app.post("/api/v1/bookings", &key, booking_of(&slot_id)).await;
+        }));
+    }
+    // Meanwhile the professional shifts the window back and forth.
+    for (start, end) in [("12:10", "13:10"), ("11:50", "12:50"), ("12:05", "13:05"), ("12:00", "13:00")] {
+        let (app, practice, gp, rule) = (app.clone(), s.practice.clone(), s.gp.clone(), rule.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"professional_id": gp, "practice_id": practice, "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                "start_time": start, "end_time": end, "slot_minutes": 15, "modality": "in_person",
+                "visibility": "regulation", "valid_from": "2026-11-24"});
+            let r = app.call(Method::PUT, &format!("/api/v1/availability-rules/{rule}"), Some(&app.admin_key), Some(body)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_booking_invariants(&app).await;
+}
+
+async fn a_live_hold_cannot_book_a_slot_that_has_started(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 3).await;
+    let hold = app.post("/api/v1/holds", &s.regulator, json!({"slot_id": slot_id})).await;
+    assert_eq!(hold.status, StatusCode::CREATED, "{}", hold.text);
+    app.clock.advance(Duration::minutes(4));
+    let body = json!({"hold_id": hold.body["id"], "patient": patient(), "motif": "gp_unscheduled"});
+    app.post("/api/v1/bookings", &s.regulator, body).await.problem(StatusCode::CONFLICT, "hold_expired");
+    assert_booking_invariants(&app).await;
 }

@@ -15,6 +15,7 @@ on_both_databases!(
     an_empty_answer_comes_with_advice,
     invalid_searches_are_refused,
     only_regulators_search_and_searches_are_recorded_and_linked,
+    fewer_recent_regulated_bookings_win_ties,
 );
 
 /// The patient: Le Havre, town hall.
@@ -78,7 +79,7 @@ async fn candidates_are_ranked_by_start_and_distance_and_explained(app: TestApp)
     let answer = search(&app, &regulator, with_usual).await;
     assert_eq!(slot_ids(&answer)[0], middle);
     assert!(answer["candidates"][0]["reasons"].as_array().unwrap().contains(&json!("médecin traitant du patient")));
-    // Fairness: between equal costs, the professional with fewer regulated bookings comes first.
+    // `limit` keeps the best.
     let limit_one = json!({"motif": "gp_unscheduled", "location": {"lat": PATIENT.0, "lon": PATIENT.1}, "radius_km": 20, "limit": 1});
     assert_eq!(slot_ids(&search(&app, &regulator, limit_one).await), [soonest]);
 }
@@ -188,6 +189,7 @@ async fn an_empty_answer_comes_with_advice(app: TestApp) {
         advice["other_professions"],
         json!([{"profession": "gp", "title": "Médecin généraliste", "slots_in_reach": 1}])
     );
+    assert_eq!(advice["first_after_delay"], Value::Null);
     let overbooking = advice["overbooking"].as_array().unwrap();
     assert_eq!(overbooking.len(), 1);
     assert_eq!(overbooking[0]["name"], "Claire Surnombre");
@@ -266,9 +268,36 @@ async fn only_regulators_search_and_searches_are_recorded_and_linked(app: TestAp
         1,
         "the search is linked to its booking"
     );
-    // The record is pseudonymous: no patient data.
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM searches WHERE motif LIKE '%' || $1 || '%' OR departement = $1", "Jules").await,
-        0
-    );
+    // Another caller cannot link (and so skew the statistics of) someone else's search.
+    let other = app.key(Role::Regulator, None, &[]).await;
+    let second = search(&app, &other, gp_search()).await;
+    let slot2 = publish_one(&app, &gp, &practice, 150, json!({})).await;
+    let booking = json!({"slot_id": slot2, "search_id": second["search_id"], "motif": "gp_unscheduled",
+        "patient": {"first_name": "Jules", "last_name": "Martin", "birth_date": "2025-01-15", "phone": "0612345678"}});
+    let booked = app.post("/api/v1/bookings", &regulator, booking).await;
+    assert_eq!(booked.status, StatusCode::CREATED);
+    let second_id = second["search_id"].as_str().unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM searches WHERE id = $1 AND booking_id IS NULL", second_id).await, 1);
+}
+
+async fn fewer_recent_regulated_bookings_win_ties(app: TestApp) {
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    let practice = practice_at(&app, "MSP", 49.5012, 0.0951).await;
+    let busy = app.professional(&[&practice], json!({"last_name": "Occupé"})).await;
+    let idle = app.professional(&[&practice], json!({"last_name": "Disponible"})).await;
+    // The busy GP had a regulated booking this week.
+    let taken = publish_one(&app, &busy, &practice, 300, json!({})).await;
+    let booking = json!({"slot_id": taken, "motif": "gp_unscheduled",
+        "patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678"}});
+    assert_eq!(app.post("/api/v1/bookings", &regulator, booking).await.status, StatusCode::CREATED);
+    // Same start, same practice: the tie goes to the idle GP, whatever the slot ids.
+    let busy_slot = publish_one(&app, &busy, &practice, 120, json!({})).await;
+    let idle_slot = publish_one(&app, &idle, &practice, 120, json!({})).await;
+    let answer = search(&app, &regulator, gp_search()).await;
+    assert_eq!(slot_ids(&answer), [idle_slot, busy_slot.clone()]);
+    // Within the same 15-point cost band too (120.6 and 123.6): three minutes earlier does not beat fairness.
+    app.delete(&format!("/api/v1/slots/{busy_slot}"), &app.admin_key).await;
+    publish_one(&app, &busy, &practice, 117, json!({})).await;
+    let answer = search(&app, &regulator, gp_search()).await;
+    assert_eq!(answer["candidates"][0]["professional"]["name"], "Claire Disponible", "{answer}");
 }
