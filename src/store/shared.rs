@@ -401,6 +401,17 @@ macro_rules! impl_store {
                 }
                 let outcome = Self::materialize_in_tx(&mut tx, slots).await?;
                 sqlx::query(sql::STAMP_RULE_VERSION).bind(&rule.id).bind(version).bind(now).execute(&mut *tx).await?;
+                let taken: Vec<(String, DateTime<Utc>, DateTime<Utc>, String, String, String)> =
+                    sqlx::query_as(sql::FUTURE_TAKEN_RULE_SLOTS).bind(&rule.id).bind(now).fetch_all(&mut *tx).await?;
+                for (id, start, end, modality, visibility, practice_id) in taken {
+                    let identical = wanted.contains(&(start, end))
+                        && modality == rule.modality.as_str()
+                        && visibility == rule.visibility.as_str()
+                        && practice_id == rule.practice_id;
+                    if identical {
+                        sqlx::query(sql::SET_RULE_VERSION).bind(&id).bind(version).execute(&mut *tx).await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok(RuleReplaced { removed, version: i64::from(version), outcome })
             }

@@ -44,6 +44,12 @@ pub const INSERT_SLOT: &str = "INSERT INTO slots (id, professional_id, practice_
     visibility, status, created_at, updated_at, rule_id, rule_version) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
+/// A rule's future held and booked slots: after a change, those the new version produces identically belong to
+/// it (so that a later cancellation frees them again).
+pub const FUTURE_TAKEN_RULE_SLOTS: &str = "SELECT id, start_at, end_at, modality, visibility, practice_id FROM slots \
+    WHERE rule_id = $1 AND start_at >= $2 AND status IN ('held', 'booked')";
+pub const SET_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE id = $1";
+
 /// After a rule change, its free future slots (kept or new) belong to the new version.
 pub const STAMP_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE rule_id = $1 AND start_at >= $3 \
     AND status = 'free'";

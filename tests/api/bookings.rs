@@ -494,7 +494,27 @@ async fn a_cancelled_slot_of_a_changed_or_deleted_rule_is_not_freed_at_its_old_t
         StatusCode::OK
     );
     assert_eq!(slot_status(&app, &first).await, "withdrawn", "the old lunchtime slot must not come back");
-    // A slot kept identical by a change is freed normally.
+    // A booked slot that a change keeps identical is freed normally when cancelled.
+    let kept_booked = app.get("/api/v1/slots?status=free&limit=1", &app.admin_key).await.body["slots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let booking = app.post("/api/v1/bookings", &s.regulator, booking_of(&kept_booked)).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let public = json!({"professional_id": s.gp, "practice_id": s.practice, "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "start_time": "18:00", "end_time": "18:30", "slot_minutes": 15, "modality": "in_person", "visibility": "regulation",
+        "valid_from": "2026-11-24", "valid_until": "2027-12-31"});
+    let changed =
+        app.call(Method::PUT, &format!("/api/v1/availability-rules/{rule}"), Some(&app.admin_key), Some(public)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    assert_eq!(
+        app.post(&format!("/api/v1/bookings/{booking}/cancel"), &s.regulator, json!({})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(slot_status(&app, &kept_booked).await, "free");
+    // A free slot kept identical by a change is freed normally.
     let kept = app.get("/api/v1/slots?status=free&limit=1", &app.admin_key).await.body["slots"][0]["id"]
         .as_str()
         .unwrap()
