@@ -326,6 +326,9 @@ async fn seed_professionals(
             accepts_new_patients: i % 4 != 0,
             accepts_overbooking: i % 3 == 0,
             home_visit_radius_km: matches!(*profession, "nurse" | "gp").then_some(if i % 2 == 0 { 10.0 } else { 15.0 }),
+            // The paediatric physio sees children only.
+            min_patient_age_months: None,
+            max_patient_age_months: (i == 12).then_some(216),
             email: Some(format!("{}.{}@demo.snp.test", ascii_lower(first), ascii_lower(last))),
             phone: Some(format!("06 {:02} {:02} {:02} {:02}", 10 + i, 20 + i, 30 + i, 40 + i)),
         };

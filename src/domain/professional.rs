@@ -32,6 +32,12 @@ pub struct ProfessionalInput {
     /// How far the professional travels for home visits, in km (1–100).
     #[serde(default)]
     pub home_visit_radius_km: Option<f64>,
+    /// Youngest patient the professional sees, in months (optional).
+    #[serde(default)]
+    pub min_patient_age_months: Option<u32>,
+    /// Age limit in months, exclusive (optional): 216 means "under 18".
+    #[serde(default)]
+    pub max_patient_age_months: Option<u32>,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
@@ -55,6 +61,8 @@ pub struct Professional {
     pub accepts_new_patients: bool,
     pub accepts_overbooking: bool,
     pub home_visit_radius_km: Option<f64>,
+    pub min_patient_age_months: Option<u32>,
+    pub max_patient_age_months: Option<u32>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -98,6 +106,18 @@ impl Professional {
         {
             v.push("home_visit_radius_km", "must be between 1 and 100 km");
         }
+        if input.min_patient_age_months.is_some_and(|m| m > 1500) {
+            v.push("min_patient_age_months", "must be at most 1500 months");
+        }
+        match (input.min_patient_age_months, input.max_patient_age_months) {
+            (_, Some(max)) if max == 0 || max > 1500 => {
+                v.push("max_patient_age_months", "must be between 1 and 1500 months")
+            }
+            (Some(min), Some(max)) if min >= max => {
+                v.push("max_patient_age_months", "must be greater than min_patient_age_months")
+            }
+            _ => {}
+        }
         let email = match input.email.as_deref() {
             Some(raw) => v.check("email", check_email(raw)).map(Some),
             None => Some(None),
@@ -119,10 +139,18 @@ impl Professional {
             accepts_new_patients: input.accepts_new_patients,
             accepts_overbooking: input.accepts_overbooking,
             home_visit_radius_km: input.home_visit_radius_km,
+            min_patient_age_months: input.min_patient_age_months,
+            max_patient_age_months: input.max_patient_age_months,
             email: email.unwrap(),
             phone: phone.unwrap(),
             created_at: now,
         })
+    }
+
+    /// Whether the professional sees a patient of this age (months).
+    pub fn sees_age(&self, months: i32) -> bool {
+        self.min_patient_age_months.is_none_or(|min| months >= min as i32)
+            && self.max_patient_age_months.is_none_or(|max| months < max as i32)
     }
 
     /// "Dr Claire Martin" style display name is left to templates; this is the neutral form.

@@ -22,6 +22,9 @@ pub struct Candidate {
     pub skills: Vec<String>,
     pub accepts_overbooking: bool,
     pub home_visit_radius_km: Option<f64>,
+    /// The ages the professional sees (months; upper bound exclusive).
+    pub min_patient_age_months: Option<u32>,
+    pub max_patient_age_months: Option<u32>,
     pub practice_id: String,
     pub practice_name: String,
     pub practice_address: String,

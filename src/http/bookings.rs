@@ -200,14 +200,17 @@ async fn book(
     // The slot must suit the reason: profession, skills, and the patient's age on the day.
     if let (Some(slot), Some(motif), Some(patient)) = (&slot, motif, &patient) {
         let professional = state.store.get_professional(&slot.professional_id).await?;
+        let age = patient.age_in_months(slot.start.with_timezone(&slot.timezone).date_naive());
         if let Some(professional) = professional {
             let fits = motif.professions.contains(&professional.profession)
                 && motif.skills.iter().all(|s| professional.skills.contains(s));
             if !fits {
                 v.push("motif", "this slot's professional does not see patients for this reason");
             }
+            if !professional.sees_age(age) {
+                v.push("patient.birth_date", "this professional does not see patients of this age");
+            }
         }
-        let age = patient.age_in_months(slot.start.with_timezone(&slot.timezone).date_naive());
         let too_young = motif.min_age_months.is_some_and(|min| age < min as i32);
         let too_old = motif.max_age_months.is_some_and(|max| age >= max as i32);
         if too_young || too_old {

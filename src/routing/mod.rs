@@ -121,8 +121,12 @@ impl Query {
         if let Some(birth) = self.birth_date {
             let day = c.start.with_timezone(&c.timezone).date_naive();
             let age = age_in_months(birth, day);
-            if self.min_age_months.is_some_and(|min| age < min as i32)
-                || self.max_age_months.is_some_and(|max| age >= max as i32)
+            let outside = |min: Option<u32>, max: Option<u32>| {
+                min.is_some_and(|min| age < min as i32) || max.is_some_and(|max| age >= max as i32)
+            };
+            // The reason's bounds and the professional's own.
+            if outside(self.min_age_months, self.max_age_months)
+                || outside(c.min_patient_age_months, c.max_patient_age_months)
             {
                 return Some(Exclusion::Age);
             }

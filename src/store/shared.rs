@@ -217,6 +217,8 @@ macro_rules! impl_store {
                     .bind(&p.email)
                     .bind(&p.phone)
                     .bind(p.created_at)
+                    .bind(p.min_patient_age_months.map(|m| m as i32))
+                    .bind(p.max_patient_age_months.map(|m| m as i32))
                     .execute(&mut *tx)
                     .await
                     .map_err(map_error)?;

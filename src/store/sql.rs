@@ -15,8 +15,8 @@ pub const LIST_PRACTICES: &str = "SELECT id, name, kind, address, postal_code, c
 
 pub const INSERT_PROFESSIONAL: &str = "INSERT INTO professionals \
     (id, rpps, adeli, first_name, last_name, profession, accepts_new_patients, accepts_overbooking, \
-     home_visit_radius_km, email, phone, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     home_visit_radius_km, email, phone, created_at, min_patient_age_months, max_patient_age_months) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 pub const INSERT_PROFESSIONAL_SKILL: &str = "INSERT INTO professional_skills (professional_id, skill) VALUES ($1, $2)";
 pub const INSERT_PROFESSIONAL_PRACTICE: &str =
     "INSERT INTO professional_practices (professional_id, practice_id) VALUES ($1, $2)";
@@ -24,13 +24,15 @@ pub const INSERT_PROFESSIONAL_PRACTICE: &str =
 pub const GET_PROFESSIONAL: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name, p.last_name, p.profession, \
     (SELECT string_agg(s.skill, ',') FROM professional_skills s WHERE s.professional_id = p.id) AS skills, \
     (SELECT string_agg(l.practice_id, ',') FROM professional_practices l WHERE l.professional_id = p.id) AS practice_ids, \
-    p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.email, p.phone, p.created_at \
+    p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, \
+    p.max_patient_age_months, p.email, p.phone, p.created_at \
     FROM professionals p WHERE p.id = $1";
 
 pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name, p.last_name, p.profession, \
     (SELECT string_agg(s.skill, ',') FROM professional_skills s WHERE s.professional_id = p.id) AS skills, \
     (SELECT string_agg(l.practice_id, ',') FROM professional_practices l WHERE l.professional_id = p.id) AS practice_ids, \
-    p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.email, p.phone, p.created_at \
+    p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, \
+    p.max_patient_age_months, p.email, p.phone, p.created_at \
     FROM professionals p \
     WHERE ($1 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l WHERE l.professional_id = p.id AND l.practice_id = $1)) \
       AND ($2 IS NULL OR p.profession = $2) \
@@ -299,7 +301,8 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 pub const SEARCH_CANDIDATES: &str = "SELECT s.id AS slot_id, s.start_at, s.end_at, pr.timezone, s.modality, \
     s.visibility, p.id AS professional_id, p.first_name, p.last_name, p.profession, \
     (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills, \
-    p.accepts_overbooking, p.home_visit_radius_km, pr.id AS practice_id, pr.name AS practice_name, \
+    p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, \
+    pr.id AS practice_id, pr.name AS practice_name, \
     pr.address, pr.postal_code, pr.commune, pr.phone AS practice_phone, pr.lat, pr.lon, pr.departement \
     FROM slots s JOIN professionals p ON p.id = s.professional_id JOIN practices pr ON pr.id = s.practice_id \
     WHERE p.profession = $1 AND s.start_at >= $2 AND s.start_at < $3 \

@@ -70,6 +70,10 @@ async fn every_invalid_professional_field_is_reported_and_nothing_is_written(app
         (json!({"skills": "bronchiolitis"}), "skills"),
         (json!({"first_name": null}), "first_name"),
         (json!({"rpps_number": "1"}), "rpps_number"),
+        (json!({"max_patient_age_months": 0}), "max_patient_age_months"),
+        (json!({"min_patient_age_months": 36, "max_patient_age_months": 36}), "max_patient_age_months"),
+        (json!({"min_patient_age_months": 1501}), "min_patient_age_months"),
+        (json!({"min_patient_age_months": -1}), "min_patient_age_months"),
     ];
     for (override_, field) in cases {
         let mut body = professional_body(&[&practice]);

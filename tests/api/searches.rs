@@ -16,6 +16,7 @@ on_both_databases!(
     invalid_searches_are_refused,
     only_regulators_search_and_searches_are_recorded_and_linked,
     fewer_recent_regulated_bookings_win_ties,
+    a_professional_s_own_age_bounds_are_respected,
 );
 
 /// The patient: Le Havre, town hall.
@@ -300,4 +301,25 @@ async fn fewer_recent_regulated_bookings_win_ties(app: TestApp) {
     publish_one(&app, &busy, &practice, 117, json!({})).await;
     let answer = search(&app, &regulator, gp_search()).await;
     assert_eq!(answer["candidates"][0]["professional"]["name"], "Claire Disponible", "{answer}");
+}
+
+async fn a_professional_s_own_age_bounds_are_respected(app: TestApp) {
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    let practice = practice_at(&app, "MSP", 49.5012, 0.0951).await;
+    // A GP who sees children only (under 18), and one who sees everyone.
+    let paediatric =
+        app.professional(&[&practice], json!({"max_patient_age_months": 216, "last_name": "Enfants"})).await;
+    let general = app.professional(&[&practice], json!({"last_name": "Tous"})).await;
+    let child_only = publish_one(&app, &paediatric, &practice, 60, json!({})).await;
+    let anyone = publish_one(&app, &general, &practice, 120, json!({})).await;
+    let mut adult = gp_search();
+    adult["patient"] = json!({"birth_date": "1988-03-14"});
+    assert_eq!(slot_ids(&search(&app, &regulator, adult).await), [anyone.as_str()]);
+    let mut child = gp_search();
+    child["patient"] = json!({"birth_date": "2019-06-01"});
+    assert_eq!(slot_ids(&search(&app, &regulator, child).await), [child_only.clone(), anyone]);
+    let booking = json!({"slot_id": child_only, "motif": "gp_unscheduled",
+        "patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678"}});
+    let refused = app.post("/api/v1/bookings", &regulator, booking).await;
+    assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["patient.birth_date"]);
 }
