@@ -13,6 +13,7 @@
 //!   the OpenAPI document.
 //! - [`availability`]: the rolling horizon — rules materialised into slots, and the background job doing it.
 //! - [`api_keys`]: issuing API keys (256 random bits, stored as a digest), for the CLI, the API and the demo.
+//! - [`dataset`]: a deterministic synthetic national territory for benchmarks.
 //! - [`demo`]: the demo territory (Le Havre, Châtillonnais) seeded by `snp serve --demo`.
 //! - [`cli`]: the `snp` command line (serve, migrate, api-key create).
 //! - [`telemetry`]: tracing set-up (JSON logs, or pretty ones in a terminal).
@@ -22,6 +23,7 @@ pub mod availability;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dataset;
 pub mod demo;
 pub mod domain;
 pub mod http;

@@ -11,6 +11,15 @@ const TABLE: &str = include_str!("../../config/sas_search_radius_2025.csv");
 /// Used where the table has no radius (Mayotte and Guyane have zeros in the source).
 const FALLBACK: (f64, f64) = (30.0, 10.0);
 
+/// The source has no barycentre for the overseas départements: their prefecture stands in for it.
+const OVERSEAS_CENTRES: &[(&str, f64, f64)] = &[
+    ("971", 16.2411, -61.5331), // Pointe-à-Pitre area
+    ("972", 14.6161, -61.0588), // Fort-de-France
+    ("973", 4.9372, -52.3260),  // Cayenne
+    ("974", -20.8823, 55.4504), // Saint-Denis
+    ("976", -12.7806, 45.2279), // Mamoudzou
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RadiusRow {
     pub departement: String,
@@ -52,13 +61,22 @@ impl RadiusTable {
             let (lat, lon, radius, step) = (number(6)?, number(7)?, number(8)?, number(9)?);
             let departement = normalise(f[0]);
             let (default_radius_km, enlargement_km) = if radius > 0.0 { (radius, step.max(1.0)) } else { FALLBACK };
-            let barycentre = (lat != 0.0 || lon != 0.0).then_some(Coordinates { lat, lon });
+            let barycentre = (lat != 0.0 || lon != 0.0).then_some(Coordinates { lat, lon }).or_else(|| {
+                OVERSEAS_CENTRES
+                    .iter()
+                    .find(|(code, _, _)| *code == departement)
+                    .map(|(_, lat, lon)| Coordinates { lat: *lat, lon: *lon })
+            });
             rows.insert(
                 departement.clone(),
                 RadiusRow { departement, name: f[1].to_string(), default_radius_km, enlargement_km, barycentre },
             );
         }
         Ok(RadiusTable { rows })
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = &RadiusRow> {
+        self.rows.values()
     }
 
     pub fn get(&self, departement: &str) -> Option<&RadiusRow> {
@@ -93,5 +111,7 @@ mod tests {
         assert_eq!((mayotte.default_radius_km, mayotte.enlargement_km), FALLBACK);
         let rouen = Coordinates { lat: 49.4432, lon: 1.0999 };
         assert_eq!(table.nearest(rouen).unwrap().departement, "76");
+        let saint_pierre_reunion = Coordinates { lat: -21.3393, lon: 55.4781 };
+        assert_eq!(table.nearest(saint_pierre_reunion).unwrap().departement, "974");
     }
 }
