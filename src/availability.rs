@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::domain::availability::AvailabilityRule;
 use crate::domain::practice::Practice;
 use crate::domain::recurrence::{HolidayCalendar, Occurrence};
-use crate::domain::slot::{Slot, SlotStatus};
+use crate::domain::slot::Slot;
 use crate::store::{Page, ScopeFilter, SkipReason, Store, StoreError};
 
 /// What one materialisation did.
@@ -48,20 +48,15 @@ pub fn horizon_slots(
     let slots = occurrences(rule, practice, today - Duration::days(1), through)
         .into_iter()
         .filter(|o| o.start > now)
-        .map(|o| Slot {
-            id: uuid::Uuid::now_v7().to_string(),
-            professional_id: rule.professional_id.clone(),
-            practice_id: rule.practice_id.clone(),
-            start: o.start,
-            end: o.end,
-            modality: rule.modality,
-            visibility: rule.visibility,
-            status: SlotStatus::Free,
-            timezone: practice.timezone,
-            rule_id: Some(rule.id.clone()),
-            rule_version: Some(rule.version),
-            created_at: now,
-            updated_at: now,
+        .map(|o| {
+            let id = uuid::Uuid::now_v7().to_string();
+            Slot {
+                modality: rule.modality,
+                visibility: rule.visibility,
+                rule_id: Some(rule.id.clone()),
+                rule_version: Some(rule.version),
+                ..Slot::free(id, &rule.professional_id, &rule.practice_id, practice.timezone, o.start, o.end, now)
+            }
         })
         .collect();
     (slots, through)

@@ -11,7 +11,7 @@ use crate::domain::geo::Departement;
 use crate::domain::identifiers::with_luhn_check_digit;
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
-use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
+use crate::domain::slot::{Modality, Slot};
 use crate::routing::radius::RadiusTable;
 
 /// A small deterministic generator (xorshift64*): reproducible datasets without a dependency.
@@ -151,20 +151,11 @@ fn week_of(p: &Professional, practice: &Practice, days: i64, now: DateTime<Utc>,
                 if start <= now {
                     continue;
                 }
+                let id = format!("{}-{}-{hour}-{k}", p.id, d);
+                let end = start + Duration::minutes(15);
                 slots.push(Slot {
-                    id: format!("{}-{}-{hour}-{k}", p.id, d),
-                    professional_id: p.id.clone(),
-                    practice_id: practice.id.clone(),
-                    start,
-                    end: start + Duration::minutes(15),
                     modality: if p.profession == "nurse" { Modality::HomeVisit } else { Modality::InPerson },
-                    visibility: Visibility::Regulation,
-                    status: SlotStatus::Free,
-                    timezone: zone,
-                    rule_id: None,
-                    rule_version: None,
-                    created_at: now,
-                    updated_at: now,
+                    ..Slot::free(id, &p.id, &practice.id, zone, start, end, now)
                 });
             }
         }

@@ -20,7 +20,7 @@ use crate::domain::identifiers::with_luhn_check_digit;
 use crate::domain::practice::{Practice, PracticeInput, PracticeKind};
 use crate::domain::professional::{Professional, ProfessionalInput};
 use crate::domain::recurrence::HolidayPolicy;
-use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
+use crate::domain::slot::{Modality, Slot, Visibility};
 use crate::store::Store;
 
 struct DemoPractice {
@@ -371,20 +371,12 @@ fn week_of_slots(professional: &Professional, practices: &[Practice], now: DateT
                 if start < now + Duration::minutes(15) {
                     continue;
                 }
+                let end = start + Duration::minutes(window.minutes);
+                let id = uuid::Uuid::now_v7().to_string();
                 slots.push(Slot {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    professional_id: professional.id.clone(),
-                    practice_id: practice.id.clone(),
-                    start,
-                    end: start + Duration::minutes(window.minutes),
                     modality: window.modality,
                     visibility: window.visibility,
-                    status: SlotStatus::Free,
-                    timezone: zone,
-                    rule_id: None,
-                    rule_version: None,
-                    created_at: now,
-                    updated_at: now,
+                    ..Slot::free(id, &professional.id, &practice.id, zone, start, end, now)
                 });
             }
         }

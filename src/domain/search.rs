@@ -20,7 +20,6 @@ pub struct Candidate {
     pub professional_name: String,
     pub profession: String,
     pub skills: Vec<String>,
-    pub accepts_overbooking: bool,
     pub home_visit_radius_km: Option<f64>,
     /// The ages the professional sees (months; upper bound exclusive).
     pub min_patient_age_months: Option<u32>,

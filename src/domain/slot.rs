@@ -97,6 +97,36 @@ pub struct Slot {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Slot {
+    /// A new free, in-person slot open to regulation, produced by no rule; callers change what differs with
+    /// struct update syntax (`Slot { modality, ..Slot::free(…) }`).
+    pub fn free(
+        id: String,
+        professional_id: &str,
+        practice_id: &str,
+        timezone: Tz,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Slot {
+        Slot {
+            id,
+            professional_id: professional_id.to_string(),
+            practice_id: practice_id.to_string(),
+            start,
+            end,
+            modality: Modality::InPerson,
+            visibility: Visibility::Regulation,
+            status: SlotStatus::Free,
+            timezone,
+            rule_id: None,
+            rule_version: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Checks the timing rules of one slot, recording errors under the validator's prefix.
 pub fn check_times(v: &mut Validator, start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>, rules: &SlotRules) {
     if !is_whole_minute(start) {

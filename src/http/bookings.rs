@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Query, RawJson, parse_json};
 use super::views::{PageInfo, SlotView};
-use super::{ApiError, AppState, idempotency, new_id, page};
+use super::{ApiError, AppState, Lookups, idempotency, new_id, page};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Role};
 use crate::domain::booking::{Booking, BookingStatus, Outcome, Patient, PatientInput, optional_text};
@@ -83,12 +83,12 @@ pub struct BookingView {
     outcome_at: Option<String>,
 }
 
-/// Renders a booking with its slot, professional and practice.
-async fn view(state: &AppState, booking: &Booking) -> Result<BookingView, ApiError> {
+/// Renders a booking with its slot, professional and practice (read once per request through `lookups`).
+async fn view(state: &AppState, lookups: &mut Lookups, booking: &Booking) -> Result<BookingView, ApiError> {
     let missing = || ApiError::Internal(format!("booking {} refers to missing rows", booking.id));
     let slot = state.store.get_slot(&booking.slot_id).await?.ok_or_else(missing)?;
-    let professional = state.store.get_professional(&slot.professional_id).await?.ok_or_else(missing)?;
-    let practice = state.store.get_practice(&slot.practice_id).await?.ok_or_else(missing)?;
+    let professional = lookups.professional(state, &slot.professional_id).await?.ok_or_else(missing)?;
+    let practice = lookups.practice(state, &slot.practice_id).await?.ok_or_else(missing)?;
     let p = &booking.patient;
     Ok(BookingView {
         id: booking.id.clone(),
@@ -243,7 +243,7 @@ async fn book(
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
     let stored =
         state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
-    let view = view(state, &stored).await?;
+    let view = view(state, &mut Lookups::default(), &stored).await?;
     Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
 }
 
@@ -268,7 +268,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<BookingView>, ApiError> {
     let (booking, _) = readable(&state, &caller, &id).await?;
-    Ok(axum::Json(view(&state, &booking).await?))
+    Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -325,8 +325,9 @@ pub async fn list(
     let filter = BookingFilter { professional_id, from, to, status, page: page.clone() };
     let bookings = state.store.list_bookings(&filter).await?;
     let mut views = Vec::with_capacity(bookings.len());
+    let mut lookups = Lookups::default();
     for booking in &bookings {
-        views.push(view(&state, booking).await?);
+        views.push(view(&state, &mut lookups, booking).await?);
     }
     Ok(axum::Json(BookingList { page: PageInfo::after(page.limit, page.offset, bookings.len()), bookings: views }))
 }
@@ -358,7 +359,7 @@ pub async fn cancel(
     state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), state.clock.now()).await?;
     tracing::info!(booking_id = %id, "booking cancelled");
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
-    Ok(axum::Json(view(&state, &booking).await?))
+    Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -386,5 +387,5 @@ pub async fn outcome(
     state.store.record_outcome(&id, input.outcome, state.clock.now()).await?;
     tracing::info!(booking_id = %id, "booking outcome recorded");
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
-    Ok(axum::Json(view(&state, &booking).await?))
+    Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }

@@ -22,6 +22,7 @@ mod searches;
 mod slots;
 pub mod views;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ use utoipa_axum::routes;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::catalogue::Catalogue;
+use crate::domain::practice::Practice;
+use crate::domain::professional::Professional;
 use crate::domain::slot::SlotRules;
 use crate::store::Store;
 use error::ApiError;
@@ -157,6 +160,31 @@ async fn refuse_nul_in_uri(request: axum::extract::Request, next: middleware::Ne
         return ApiError::BadRequest("The address contains a NUL character (%00).".into()).into_response();
     }
     next.run(request).await
+}
+
+/// Professionals and practices read at most once per request (a batch, a list), however many rows name them.
+#[derive(Default)]
+pub struct Lookups {
+    professionals: HashMap<String, Option<Professional>>,
+    practices: HashMap<String, Option<Practice>>,
+}
+
+impl Lookups {
+    pub async fn professional(&mut self, state: &AppState, id: &str) -> Result<Option<Professional>, ApiError> {
+        if !self.professionals.contains_key(id) {
+            let found = state.store.get_professional(id).await?;
+            self.professionals.insert(id.to_string(), found);
+        }
+        Ok(self.professionals[id].clone())
+    }
+
+    pub async fn practice(&mut self, state: &AppState, id: &str) -> Result<Option<Practice>, ApiError> {
+        if !self.practices.contains_key(id) {
+            let found = state.store.get_practice(id).await?;
+            self.practices.insert(id.to_string(), found);
+        }
+        Ok(self.practices[id].clone())
+    }
 }
 
 /// A new opaque id (UUID v7: time-ordered, so indexes stay compact).

@@ -11,7 +11,7 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Query};
-use super::{ApiError, AppState, new_id, page};
+use super::{ApiError, AppState, Lookups, new_id, page};
 use crate::availability::{MaterializeReport, horizon_slots, occurrences, report};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Scope};
@@ -314,8 +314,9 @@ pub async fn list(
     let filter = scoped_filter(&caller, params.professional_id, page.clone())?;
     let rules = state.store.list_rules(&filter).await?;
     let mut views = Vec::with_capacity(rules.len());
+    let mut lookups = Lookups::default();
     for rule in &rules {
-        if let Some(practice) = state.store.get_practice(&rule.practice_id).await? {
+        if let Some(practice) = lookups.practice(&state, &rule.practice_id).await? {
             views.push(RuleView::new(rule, &practice));
         }
     }

@@ -4,8 +4,6 @@
 //! slots of its practices. Overlaps are refused by the store (database-guaranteed), reported as
 //! 422 `slot_overlap` naming the slot's index.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,11 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{Json, Query};
 use super::views::{PageInfo, SlotView};
-use super::{ApiError, AppState, new_id, page};
+use super::{ApiError, AppState, Lookups, new_id, page};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Scope};
-use crate::domain::practice::Practice;
-use crate::domain::professional::Professional;
 use crate::domain::slot::{Modality, Slot, SlotInput, SlotStatus, check_times};
 use crate::store::SlotFilter;
 
@@ -85,19 +81,9 @@ pub async fn publish(
             item.push("modality", "this professional has no home-visit radius (home_visit_radius_km)");
         }
         slots.push(Slot {
-            id: new_id(),
-            professional_id: professional.id.clone(),
-            practice_id: practice.id.clone(),
-            start,
-            end,
             modality: input.modality,
             visibility: input.visibility,
-            status: SlotStatus::Free,
-            timezone: practice.timezone,
-            rule_id: None,
-            rule_version: None,
-            created_at: now,
-            updated_at: now,
+            ..Slot::free(new_id(), &professional.id, &practice.id, practice.timezone, start, end, now)
         });
         v.absorb(item);
     }
@@ -105,31 +91,6 @@ pub async fn publish(
     state.store.insert_slots(&slots).await?;
     tracing::info!(count = slots.len(), "slots published");
     Ok((StatusCode::CREATED, axum::Json(SlotBatch { slots: slots.iter().map(SlotView::from).collect() })))
-}
-
-/// Professionals and practices of one batch, each read once.
-#[derive(Default)]
-struct Lookups {
-    professionals: HashMap<String, Option<Professional>>,
-    practices: HashMap<String, Option<Practice>>,
-}
-
-impl Lookups {
-    async fn professional(&mut self, state: &AppState, id: &str) -> Result<Option<Professional>, ApiError> {
-        if !self.professionals.contains_key(id) {
-            let found = state.store.get_professional(id).await?;
-            self.professionals.insert(id.to_string(), found);
-        }
-        Ok(self.professionals[id].clone())
-    }
-
-    async fn practice(&mut self, state: &AppState, id: &str) -> Result<Option<Practice>, ApiError> {
-        if !self.practices.contains_key(id) {
-            let found = state.store.get_practice(id).await?;
-            self.practices.insert(id.to_string(), found);
-        }
-        Ok(self.practices[id].clone())
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

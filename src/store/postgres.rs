@@ -16,7 +16,7 @@ use super::rows::{
     AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
     RuleRow, SlotRow, convert,
 };
-use super::shared::{ABANDONED_AFTER_SECONDS, impl_store, map_error, map_error_ref};
+use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
     AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
     ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
@@ -91,7 +91,7 @@ impl_store!(PostgresStore, Postgres, "postgres", {
                 return Err(if is_exclusion_violation(&error) {
                     StoreError::SlotOverlap { index }
                 } else {
-                    map_error(error)
+                    error.into()
                 });
             }
         }

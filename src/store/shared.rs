@@ -2,7 +2,7 @@
 //!
 //! `impl_store!` expands to the whole `impl Store for …` of a backend: the shared methods below plus the
 //! backend's own (connection set-up, migrations, the overlap guard). A backend type must provide the inherent
-//! methods `begin_write()` (its flavour of write transaction) and `migrator()`.
+//! methods `begin_write()` (its flavour of write transaction), `lock_professionals()` and `migrator()`.
 
 use super::StoreError;
 
@@ -29,15 +29,6 @@ pub fn map_error(error: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Database(error)
-}
-
-/// Whether a driver error is a unique violation (`Some(true)`), another database error (`Some(false)`), or not a
-/// database error at all (`None`).
-pub fn map_error_ref(error: &sqlx::Error) -> Option<bool> {
-    match error {
-        sqlx::Error::Database(db) => Some(db.is_unique_violation()),
-        _ => None,
-    }
 }
 
 /// An idempotency reservation still unanswered after this long belongs to a request that died (the HTTP
@@ -182,8 +173,7 @@ macro_rules! impl_store {
                     .bind(&p.phone)
                     .bind(p.created_at)
                     .execute(&self.pool)
-                    .await
-                    .map_err(map_error)?;
+                    .await?;
                 Ok(())
             }
 
@@ -220,18 +210,16 @@ macro_rules! impl_store {
                     .bind(p.min_patient_age_months.map(|m| m as i32))
                     .bind(p.max_patient_age_months.map(|m| m as i32))
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_error)?;
+                    .await?;
                 for skill in &p.skills {
-                    sqlx::query(sql::INSERT_PROFESSIONAL_SKILL).bind(&p.id).bind(skill).execute(&mut *tx).await.map_err(map_error)?;
+                    sqlx::query(sql::INSERT_PROFESSIONAL_SKILL).bind(&p.id).bind(skill).execute(&mut *tx).await?;
                 }
                 for practice_id in &p.practice_ids {
                     sqlx::query(sql::INSERT_PROFESSIONAL_PRACTICE)
                         .bind(&p.id)
                         .bind(practice_id)
                         .execute(&mut *tx)
-                        .await
-                        .map_err(map_error)?;
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -301,15 +289,13 @@ macro_rules! impl_store {
                     .bind(key.created_at)
                     .bind(key.revoked_at)
                     .execute(&mut *tx)
-                    .await
-                    .map_err(map_error)?;
+                    .await?;
                 for practice_id in &key.practice_ids {
                     sqlx::query(sql::INSERT_API_KEY_PRACTICE)
                         .bind(&key.id)
                         .bind(practice_id)
                         .execute(&mut *tx)
-                        .await
-                        .map_err(map_error)?;
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -380,13 +366,15 @@ macro_rules! impl_store {
                     slots.iter().map(|s| (s.start, s.end)).collect();
                 let current: Vec<(String, DateTime<Utc>, DateTime<Utc>, String, String, String)> =
                     sqlx::query_as(sql::FUTURE_FREE_RULE_SLOTS).bind(&rule.id).bind(now).fetch_all(&mut *tx).await?;
-                let mut removed = 0;
-                for (id, start, end, modality, visibility, practice_id) in current {
-                    let identical = wanted.contains(&(start, end))
+                let identical = |start, end, modality: &str, visibility: &str, practice_id: &str| {
+                    wanted.contains(&(start, end))
                         && modality == rule.modality.as_str()
                         && visibility == rule.visibility.as_str()
-                        && practice_id == rule.practice_id;
-                    if !identical {
+                        && practice_id == rule.practice_id
+                };
+                let mut removed = 0;
+                for (id, start, end, modality, visibility, practice_id) in current {
+                    if !identical(start, end, &modality, &visibility, &practice_id) {
                         // Both re-check that the slot is still free: a hold or booking may have committed since.
                         let mut changed =
                             sqlx::query(sql::DELETE_SLOT).bind(&id).bind(now).execute(&mut *tx).await?.rows_affected();
@@ -406,11 +394,7 @@ macro_rules! impl_store {
                 let taken: Vec<(String, DateTime<Utc>, DateTime<Utc>, String, String, String)> =
                     sqlx::query_as(sql::FUTURE_TAKEN_RULE_SLOTS).bind(&rule.id).bind(now).fetch_all(&mut *tx).await?;
                 for (id, start, end, modality, visibility, practice_id) in taken {
-                    let identical = wanted.contains(&(start, end))
-                        && modality == rule.modality.as_str()
-                        && visibility == rule.visibility.as_str()
-                        && practice_id == rule.practice_id;
-                    if identical {
+                    if identical(start, end, &modality, &visibility, &practice_id) {
                         sqlx::query(sql::SET_RULE_VERSION).bind(&id).bind(version).execute(&mut *tx).await?;
                     }
                 }
@@ -640,11 +624,12 @@ macro_rules! impl_store {
                     .bind(b.updated_at)
                     .execute(&mut *tx)
                     .await;
-                match inserted {
-                    Ok(_) => {}
-                    // The partial unique index: another active booking of this slot exists.
-                    Err(e) if matches!(map_error_ref(&e), Some(true)) => return Err(StoreError::SlotUnavailable),
-                    Err(e) => return Err(e.into()),
+                if let Err(error) = inserted {
+                    return Err(match StoreError::from(error) {
+                        // The partial unique index: another active booking of this slot exists.
+                        StoreError::Conflict(_) => StoreError::SlotUnavailable,
+                        other => other,
+                    });
                 }
                 if let Some(search_id) = &b.search_id {
                     sqlx::query(sql::LINK_SEARCH_TO_BOOKING)

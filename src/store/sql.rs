@@ -301,8 +301,7 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 pub const SEARCH_CANDIDATES: &str = "SELECT s.id AS slot_id, s.start_at, s.end_at, pr.timezone, s.modality, \
     s.visibility, p.id AS professional_id, p.first_name, p.last_name, p.profession, \
     (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills, \
-    p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, \
-    pr.id AS practice_id, pr.name AS practice_name, \
+    p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, pr.id AS practice_id, pr.name AS practice_name, \
     pr.address, pr.postal_code, pr.commune, pr.phone AS practice_phone, pr.lat, pr.lon, pr.departement \
     FROM slots s JOIN professionals p ON p.id = s.professional_id JOIN practices pr ON pr.id = s.practice_id \
     WHERE p.profession = $1 AND s.start_at >= $2 AND s.start_at < $3 \

@@ -15,7 +15,7 @@ use super::rows::{
     AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
     RuleRow, SlotRow, convert,
 };
-use super::shared::{ABANDONED_AFTER_SECONDS, impl_store, map_error, map_error_ref};
+use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
     AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
     ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
@@ -98,7 +98,7 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
             if overlap.is_some() {
                 return Err(StoreError::SlotOverlap { index });
             }
-            Self::insert_slot(&mut tx, slot).await.map_err(map_error)?;
+            Self::insert_slot(&mut tx, slot).await?;
         }
         tx.commit().await?;
         Ok(())
