@@ -173,6 +173,10 @@ pub fn spawn_horizon_job(
             if let Err(error) = store.purge_idempotency_keys(clock.now() - Duration::hours(24)).await {
                 tracing::error!(%error, "purging idempotency keys failed");
             }
+            // Every process replays the journal within seconds; an hour of it is plenty.
+            if let Err(error) = store.prune_search_journal().await {
+                tracing::error!(%error, "pruning the search journal failed");
+            }
             match refresh(store.as_ref(), clock.now(), horizon_days, None).await {
                 Ok(s) => tracing::info!(
                     rules = s.rules,

@@ -180,6 +180,9 @@ async fn serve(
         interval,
     );
     let state = http::AppState::new(store.clone(), clock, &settings);
+    // Loaded before listening: the first regulator does not wait for it.
+    state.search_index.refresh().await.map_err(|e| format!("cannot load the search index: {e}"))?;
+    let index_refresher = crate::routing::live::spawn_refresher(state.search_index.clone());
     let app = http::router(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.http.bind)
         .await
@@ -187,6 +190,7 @@ async fn serve(
     tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     horizon.abort();
+    index_refresher.abort();
     served.map_err(|e| format!("server: {e}"))
 }
 

@@ -129,7 +129,7 @@ pub fn generate(seed: u64, professionals: usize, days: i64, now: DateTime<Utc>) 
     Dataset { practices, professionals: people, slots }
 }
 
-/// About 20 slots per professional per week: lunchtime, evening and some weekend ones, in local time.
+/// About 24 slots per professional per week: lunchtime, evening and some weekend ones, in local time.
 fn week_of(p: &Professional, practice: &Practice, days: i64, now: DateTime<Utc>, rng: &mut Rng) -> Vec<Slot> {
     let zone = practice.timezone;
     let today = now.with_timezone(&zone).date_naive();
@@ -137,7 +137,7 @@ fn week_of(p: &Professional, practice: &Practice, days: i64, now: DateTime<Utc>,
     for d in 0..days {
         let day = today + Duration::days(d);
         let weekend = matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun);
-        let windows: &[(u32, usize)] = if weekend { &[(9, 2)] } else { &[(12, 1), (18, 2)] };
+        let windows: &[(u32, usize)] = if weekend { &[(9, 2)] } else { &[(12, 1), (18, 3)] };
         for (hour, count) in windows {
             let minute = 15 * rng.below(4) as u32;
             let Some(first) = zone

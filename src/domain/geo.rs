@@ -81,6 +81,24 @@ pub fn parse_timezone(raw: &str) -> Result<Tz, String> {
     raw.trim().parse::<Tz>().map_err(|_| format!("{raw:?} is not an IANA time zone (e.g. Europe/Paris)"))
 }
 
+/// A latitude/longitude box that that contains a circle: a cheap prefilter before exact distances.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BoundingBox {
+    pub min_lat: f64,
+    pub max_lat: f64,
+    pub min_lon: f64,
+    pub max_lon: f64,
+}
+
+impl BoundingBox {
+    /// The box around a point that contains every point within `km` (generous near the poles).
+    pub fn around(lat: f64, lon: f64, km: f64) -> BoundingBox {
+        let dlat = km / 110.574;
+        let dlon = km / (111.320 * lat.to_radians().cos().abs().max(0.01));
+        BoundingBox { min_lat: lat - dlat, max_lat: lat + dlat, min_lon: lon - dlon, max_lon: lon + dlon }
+    }
+}
+
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
 pub fn distance_km(a: Coordinates, b: Coordinates) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6371.0088;

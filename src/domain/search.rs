@@ -1,5 +1,8 @@
 //! What a search looks at: bookable slots with their professional and practice, and the professionals who
-//! accept an extra patient. Built by the store, ranked by `routing`.
+//! accept an extra patient — as the store reads them into the search index (`routing::index`) and as the
+//! ranking (`routing`) sees them.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -7,41 +10,89 @@ use chrono_tz::Tz;
 use super::geo::Coordinates;
 use super::slot::{Modality, Visibility};
 
-/// A bookable slot with what the search needs to know about its professional and practice.
+/// What a search shows and checks of a professional. Shared (`Arc`) by every candidate of that professional.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub slot_id: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub timezone: Tz,
-    pub modality: Modality,
-    pub visibility: Visibility,
-    pub professional_id: String,
-    pub professional_name: String,
+pub struct ProfessionalCard {
+    pub id: String,
+    /// "First Last".
+    pub name: String,
     pub profession: String,
     pub skills: Vec<String>,
     pub home_visit_radius_km: Option<f64>,
     /// The ages the professional sees (months; upper bound exclusive).
     pub min_patient_age_months: Option<u32>,
     pub max_patient_age_months: Option<u32>,
+    pub accepts_overbooking: bool,
+}
+
+/// What a search shows and checks of a practice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PracticeCard {
+    pub id: String,
+    pub name: String,
+    /// "12 rue X, 76000 Rouen".
+    pub address: String,
+    pub phone: Option<String>,
+    pub location: Coordinates,
+    pub departement: String,
+    pub timezone: Tz,
+}
+
+/// A slot that is free, or held (possibly lapsed), as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookableSlot {
+    pub id: Arc<str>,
+    pub professional_id: String,
     pub practice_id: String,
-    pub practice_name: String,
-    pub practice_address: String,
-    pub practice_phone: Option<String>,
-    pub practice_location: Coordinates,
-    pub practice_departement: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub modality: Modality,
+    pub visibility: Visibility,
+    /// `Some` while a hold exists: the slot is bookable again once the clock passes it.
+    pub held_until: Option<DateTime<Utc>>,
+}
+
+impl BookableSlot {
+    pub fn is_bookable(&self, now: DateTime<Utc>) -> bool {
+        self.held_until.is_none_or(|until| until <= now)
+    }
+}
+
+/// Everything the search needs about some professionals, read by the store in one go: the index replaces what
+/// it knew about each of them with this.
+#[derive(Debug, Clone, Default)]
+pub struct SearchSnapshot {
+    /// The professionals that exist (an asked id missing here no longer exists).
+    pub professionals: Vec<ProfessionalCard>,
+    /// Their practices, and those of their slots.
+    pub practices: Vec<PracticeCard>,
+    /// (professional id, practice id).
+    pub links: Vec<(String, String)>,
+    /// Free and held slots from the start of the loaded window, outside any absence.
+    pub slots: Vec<BookableSlot>,
+    /// (professional id, start, end) of absences not yet over.
+    pub absences: Vec<(String, DateTime<Utc>, DateTime<Utc>)>,
+    /// (professional id, when) of bookings not cancelled, from the start of the fairness window.
+    pub bookings: Vec<(String, DateTime<Utc>)>,
+}
+
+/// A bookable slot with its professional and practice: what the ranking ranks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub slot_id: Arc<str>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub modality: Modality,
+    pub visibility: Visibility,
+    pub professional: Arc<ProfessionalCard>,
+    pub practice: Arc<PracticeCard>,
 }
 
 /// A professional who accepts an extra patient beyond their slots (surnuméraire), at one of their practices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverbookingContact {
-    pub professional_id: String,
-    pub professional_name: String,
-    pub profession: String,
-    pub practice_id: String,
-    pub practice_name: String,
-    pub practice_phone: Option<String>,
-    pub practice_location: Coordinates,
+    pub professional: Arc<ProfessionalCard>,
+    pub practice: Arc<PracticeCard>,
 }
 
 /// The pseudonymous record of a search: bands, never patient data.

@@ -65,13 +65,15 @@ pub struct AppState {
     pub hold_seconds: i64,
     pub search: crate::config::SearchSettings,
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
+    /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
+    pub search_index: Arc<crate::routing::live::LiveIndex>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: &Settings) -> Self {
         AppState {
-            store,
-            clock,
+            store: store.clone(),
+            clock: clock.clone(),
             catalogue: Arc::new(settings.catalogue()),
             slot_rules: settings.slot_rules(),
             max_batch: settings.slots.max_batch,
@@ -81,6 +83,7 @@ impl AppState {
             hold_seconds: settings.booking.hold_seconds,
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
+            search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
         }
     }
 }

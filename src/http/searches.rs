@@ -11,12 +11,13 @@ use super::{ApiError, AppState, new_id};
 use crate::domain::Validator;
 use crate::domain::access::Caller;
 use crate::domain::booking::{age_in_months, check_birth_date};
-use crate::domain::geo::{Coordinates, Departement, check_latitude, check_longitude, distance_km};
+use crate::domain::geo::{Coordinates, Departement, check_latitude, check_longitude};
+use crate::domain::search::OverbookingContact;
 use crate::domain::search::{SearchRecord, age_band, delay_band};
 use crate::domain::slot::{Modality, Visibility};
 use crate::domain::time::{local_rfc3339, utc_rfc3339};
+use crate::routing::index::{Gather, SearchIndex};
 use crate::routing::{Candidate, Outcome, Query, Ranked, french_km, search};
-use crate::store::BoundingBox;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -256,18 +257,14 @@ fn resolve(state: &AppState, input: &SearchInput, now: chrono::DateTime<chrono::
 /// Settles the patient's département — given, else that of the nearest practice within 30 km (the table has
 /// barycentres, not borders), else the nearest barycentre — and, unless the radius was explicit, its default
 /// radius and widening step from the official SAS table.
-fn apply_departement(state: &AppState, resolved: &mut Resolved, explicit_radius: bool, candidates: &[Candidate]) {
+fn apply_departement(state: &AppState, index: &SearchIndex, resolved: &mut Resolved, explicit_radius: bool) {
     let q = &mut resolved.query;
     if resolved.departement.is_none()
         && let Some(location) = q.location
     {
-        let nearest_practice = candidates
-            .iter()
-            .map(|c| (distance_km(location, c.practice_location), &c.practice_departement))
-            .filter(|(km, _)| *km <= 30.0)
-            .min_by(|a, b| a.0.total_cmp(&b.0));
-        resolved.departement = nearest_practice
-            .map(|(_, d)| d.clone())
+        resolved.departement = index
+            .nearest_practice(location, 30.0)
+            .map(|p| p.departement.clone())
             .or_else(|| state.radius_table.nearest(location).map(|r| r.departement.clone()));
     }
     if explicit_radius {
@@ -310,32 +307,70 @@ fn resolve_location(
     }
 }
 
+/// The ranked answer, reading only the best slots of each professional near the patient: first within the
+/// département's radius; only when that radius must widen, within the widest one.
+fn rank(index: &SearchIndex, q: &mut Query) -> Outcome {
+    let best = Gather::Best { per_group: q.max_per_professional };
+    let candidates = index.candidates(q, q.radius_km, q.latest, best);
+    let outcome = rank_among(index, q, &candidates, &[]);
+    if !outcome.widened {
+        return outcome;
+    }
+    let candidates = index.candidates(q, q.max_radius_km, q.latest, best);
+    rank_among(index, q, &candidates, &[])
+}
+
+/// The same search over every bookable slot around — up to a day after the delay, within the widest box —
+/// with the professionals who accept an extra patient: what the advice needs when nothing fits.
+fn explain(index: &SearchIndex, q: &mut Query) -> Outcome {
+    let Some(location) = q.location else {
+        let candidates = index.candidates(q, q.max_radius_km, q.latest + Duration::hours(24), Gather::All);
+        return rank_among(index, q, &candidates, &[]);
+    };
+    // Home visits reach up to the professionals' own radius (≤ 100 km): a box a little wider than both.
+    let around_km = q.max_radius_km.max(100.0) + 5.0;
+    let candidates = index.candidates(q, around_km, q.latest + Duration::hours(24), Gather::All);
+    let contacts = index.overbooking_contacts(&q.professions, location, around_km, q.now);
+    rank_among(index, q, &candidates, &contacts)
+}
+
+fn rank_among(
+    index: &SearchIndex,
+    q: &mut Query,
+    candidates: &[Candidate],
+    contacts: &[OverbookingContact],
+) -> Outcome {
+    let professionals = candidates.iter().map(|c| c.professional.id.as_str());
+    q.recent_bookings = index.recent_bookings(professionals, q.now - Duration::days(7));
+    search(candidates, contacts, q)
+}
+
 fn candidate_view(state: &AppState, r: &Ranked) -> CandidateView {
     let c = &r.candidate;
     CandidateView {
-        slot_id: c.slot_id.clone(),
+        slot_id: c.slot_id.to_string(),
         start: utc_rfc3339(c.start),
         end: utc_rfc3339(c.end),
-        start_local: local_rfc3339(c.start, c.timezone),
-        timezone: c.timezone.name().to_string(),
+        start_local: local_rfc3339(c.start, c.practice.timezone),
+        timezone: c.practice.timezone.name().to_string(),
         modality: c.modality,
         visibility: c.visibility,
         professional: CandidateProfessional {
-            id: c.professional_id.clone(),
-            name: c.professional_name.clone(),
-            profession: c.profession.clone(),
+            id: c.professional.id.clone(),
+            name: c.professional.name.clone(),
+            profession: c.professional.profession.clone(),
             profession_title: state
                 .catalogue
                 .professions
-                .get(&c.profession)
+                .get(&c.professional.profession)
                 .map(|d| d.title.clone())
                 .unwrap_or_default(),
         },
         practice: CandidatePractice {
-            id: c.practice_id.clone(),
-            name: c.practice_name.clone(),
-            address: c.practice_address.clone(),
-            phone: c.practice_phone.clone(),
+            id: c.practice.id.clone(),
+            name: c.practice.name.clone(),
+            address: c.practice.address.clone(),
+            phone: c.practice.phone.clone(),
         },
         distance_km: r.distance_km.map(|km| (km * 10.0).round() / 10.0),
         reasons: r.reasons.clone(),
@@ -356,24 +391,21 @@ pub async fn create(
     let Json(input) = body?;
     let now = state.clock.now();
     let mut resolved = resolve(&state, &input, now)?;
-    resolved.query.recent_bookings = state.store.recent_bookings(now - Duration::days(7)).await?;
-    let q = &resolved.query;
-    // Prefilter by a box a little wider than the widest radius (home visits: the professionals' radius ≤ 100 km).
-    let bbox = q.location.map(|l| BoundingBox::around(l.lat, l.lon, q.max_radius_km.max(100.0) + 5.0));
-    let mut candidates = Vec::new();
-    let mut contacts = Vec::new();
-    for profession in &q.professions {
-        // A day beyond the delay too: the advice names the first slot after it.
-        let beyond = q.latest + Duration::hours(24);
-        candidates.extend(state.store.search_candidates(profession, q.earliest, beyond, now, bbox).await?);
-        if q.location.is_some() {
-            contacts.extend(state.store.overbooking_contacts(profession, bbox, now).await?);
+    state.search_index.refresh().await?;
+    let (outcome, advice) = {
+        // Searching is synchronous work in memory: the read guard is dropped before the next await.
+        let index = state.search_index.read();
+        apply_departement(&state, &index, &mut resolved, input.radius_km.is_some());
+        let outcome = rank(&index, &mut resolved.query);
+        if outcome.ranked.is_empty() {
+            let outcome = explain(&index, &mut resolved.query);
+            let advice = advice(&state, &index, &resolved, &outcome);
+            (outcome, Some(advice))
+        } else {
+            (outcome, None)
         }
-    }
-    apply_departement(&state, &mut resolved, input.radius_km.is_some(), &candidates);
+    };
     let q = &resolved.query;
-    let outcome = search(&candidates, &contacts, q);
-    let advice = if outcome.ranked.is_empty() { Some(advice(&state, &resolved, &outcome, bbox).await?) } else { None };
     let search_id = new_id();
     state
         .store
@@ -407,19 +439,13 @@ pub async fn create(
 
 /// Why nothing fits, and what to try: the main exclusion, the nearest slot beyond the radius, other professions
 /// with slots in reach, professionals who accept an extra patient.
-async fn advice(
-    state: &AppState,
-    resolved: &Resolved,
-    outcome: &Outcome,
-    bbox: Option<BoundingBox>,
-) -> Result<Advice, ApiError> {
+fn advice(state: &AppState, index: &SearchIndex, resolved: &Resolved, outcome: &Outcome) -> Advice {
     let q = &resolved.query;
     let mut other_professions = Vec::new();
     for (profession, def) in &state.catalogue.professions {
         if q.professions.contains(profession) {
             continue;
         }
-        let candidates = state.store.search_candidates(profession, q.earliest, q.latest, q.now, bbox).await?;
         let alternative = Query {
             professions: vec![profession.clone()],
             skills: Vec::new(),
@@ -429,6 +455,8 @@ async fn advice(
             max_per_professional: usize::MAX,
             ..q.clone()
         };
+        let every = Gather::Best { per_group: usize::MAX };
+        let candidates = index.candidates(&alternative, outcome.radius_km, q.latest, every);
         let count = search(&candidates, &[], &alternative).ranked.len();
         if count > 0 {
             other_professions.push(OtherProfessionView {
@@ -453,7 +481,7 @@ async fn advice(
     if !outcome.overbooking.is_empty() {
         message.push_str(" Des professionnels acceptent un patient en surnombre : les appeler.");
     }
-    Ok(Advice {
+    Advice {
         message,
         main_exclusion,
         excluded: outcome.excluded.iter().map(|(rule, n)| (rule.as_str().to_string(), *n)).collect(),
@@ -464,13 +492,13 @@ async fn advice(
             .overbooking
             .iter()
             .map(|(c, km)| OverbookingView {
-                professional_id: c.professional_id.clone(),
-                name: c.professional_name.clone(),
-                profession: c.profession.clone(),
-                practice_name: c.practice_name.clone(),
-                phone: c.practice_phone.clone(),
+                professional_id: c.professional.id.clone(),
+                name: c.professional.name.clone(),
+                profession: c.professional.profession.clone(),
+                practice_name: c.practice.name.clone(),
+                phone: c.practice.phone.clone(),
                 distance_km: km.map(|km| (km * 10.0).round() / 10.0),
             })
             .collect(),
-    })
+    }
 }

@@ -7,6 +7,8 @@
 //! practice; ties go to the professional with fewer regulated bookings in the last 7 days (fairness), then to
 //! the earlier start, then to the slot id. At most `max_per_professional` slots per professional are listed.
 
+pub mod index;
+pub mod live;
 pub mod radius;
 
 use std::collections::{HashMap, HashSet};
@@ -95,7 +97,7 @@ pub struct Outcome {
 
 impl Query {
     /// The first rule a candidate breaks, ignoring distance.
-    fn exclusion_except_distance(&self, c: &Candidate) -> Option<Exclusion> {
+    pub(crate) fn exclusion_except_distance(&self, c: &Candidate) -> Option<Exclusion> {
         if !matches!(c.visibility, Visibility::Public | Visibility::Regulation) {
             return Some(Exclusion::Visibility);
         }
@@ -107,10 +109,10 @@ impl Query {
 
     /// The first rule a candidate breaks, ignoring when it starts and how far it is.
     fn exclusion_except_time_and_distance(&self, c: &Candidate) -> Option<Exclusion> {
-        if !self.professions.contains(&c.profession) {
+        if !self.professions.contains(&c.professional.profession) {
             return Some(Exclusion::Profession);
         }
-        if !self.skills.iter().all(|s| c.skills.contains(s)) {
+        if !self.skills.iter().all(|s| c.professional.skills.contains(s)) {
             return Some(Exclusion::Skills);
         }
         if self.modality.is_some_and(|m| m != c.modality)
@@ -119,14 +121,14 @@ impl Query {
             return Some(Exclusion::Modality);
         }
         if let Some(birth) = self.birth_date {
-            let day = c.start.with_timezone(&c.timezone).date_naive();
+            let day = c.start.with_timezone(&c.practice.timezone).date_naive();
             let age = age_in_months(birth, day);
             let outside = |min: Option<u32>, max: Option<u32>| {
                 min.is_some_and(|min| age < min as i32) || max.is_some_and(|max| age >= max as i32)
             };
             // The reason's bounds and the professional's own.
             if outside(self.min_age_months, self.max_age_months)
-                || outside(c.min_patient_age_months, c.max_patient_age_months)
+                || outside(c.professional.min_patient_age_months, c.professional.max_patient_age_months)
             {
                 return Some(Exclusion::Age);
             }
@@ -135,13 +137,15 @@ impl Query {
     }
 
     /// Distance that matters for this candidate, and whether it is within `radius`.
-    fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
+    pub(crate) fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
         let Some(patient) = self.location else { return (None, c.modality == Modality::Teleconsultation) };
-        let km = distance_km(patient, c.practice_location);
+        let km = distance_km(patient, c.practice.location);
         match c.modality {
             Modality::Teleconsultation => (None, true),
             // The professional travels: the patient must be within their own radius (and the search's).
-            Modality::HomeVisit => (Some(km), c.home_visit_radius_km.is_some_and(|r| km <= r) && km <= radius),
+            Modality::HomeVisit => {
+                (Some(km), c.professional.home_visit_radius_km.is_some_and(|r| km <= r) && km <= radius)
+            }
             Modality::InPerson => (Some(km), km <= radius),
         }
     }
@@ -165,7 +169,7 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         .collect();
     // Widen step by step until enough professionals are in reach (only a default radius widens).
     let in_reach = |radius: f64| -> HashSet<&str> {
-        eligible.iter().filter(|c| q.reach(c, radius).1).map(|c| c.professional_id.as_str()).collect()
+        eligible.iter().filter(|c| q.reach(c, radius).1).map(|c| c.professional.id.as_str()).collect()
     };
     let mut radius = q.radius_km;
     if let Some(step) = q.widening_step_km {
@@ -204,9 +208,9 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
     let cost = |c: &Candidate, distance: Option<f64>| -> f64 {
         let minutes = (c.start - q.now).num_minutes() as f64;
         let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
-        if q.usual_professional_id.as_deref() == Some(c.professional_id.as_str()) {
+        if q.usual_professional_id.as_deref() == Some(c.professional.id.as_str()) {
             cost -= 120.0;
-        } else if q.usual_practice_id.as_deref() == Some(c.practice_id.as_str()) {
+        } else if q.usual_practice_id.as_deref() == Some(c.practice.id.as_str()) {
             cost -= 60.0;
         }
         cost
@@ -217,8 +221,8 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         band(a, *da)
             .cmp(&band(b, *db))
             .then_with(|| {
-                let ra = q.recent_bookings.get(&a.professional_id).copied().unwrap_or(0);
-                let rb = q.recent_bookings.get(&b.professional_id).copied().unwrap_or(0);
+                let ra = q.recent_bookings.get(&a.professional.id).copied().unwrap_or(0);
+                let rb = q.recent_bookings.get(&b.professional.id).copied().unwrap_or(0);
                 ra.cmp(&rb)
             })
             .then_with(|| cost(a, *da).total_cmp(&cost(b, *db)))
@@ -227,7 +231,7 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
     let mut per_professional: HashMap<&str, usize> = HashMap::new();
     let mut ranked = Vec::new();
     for (c, distance) in within {
-        let listed = per_professional.entry(c.professional_id.as_str()).or_default();
+        let listed = per_professional.entry(c.professional.id.as_str()).or_default();
         if *listed >= q.max_per_professional {
             continue;
         }
@@ -243,16 +247,16 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         None => Vec::new(),
         Some(location) => contacts
             .iter()
-            .filter(|c| q.professions.contains(&c.profession))
-            .map(|c| (c.clone(), Some(distance_km(location, c.practice_location))))
+            .filter(|c| q.professions.contains(&c.professional.profession))
+            .map(|c| (c.clone(), Some(distance_km(location, c.practice.location))))
             .filter(|(_, km)| km.is_some_and(|km| km <= radius))
             .collect(),
     };
     overbooking.sort_by(|a, b| {
-        a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)).then_with(|| a.0.professional_id.cmp(&b.0.professional_id))
+        a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)).then_with(|| a.0.professional.id.cmp(&b.0.professional.id))
     });
     let mut seen = HashSet::new();
-    overbooking.retain(|(c, _)| seen.insert(c.professional_id.clone()));
+    overbooking.retain(|(c, _)| seen.insert(c.professional.id.clone()));
     let mut excluded: Vec<(Exclusion, usize)> = excluded.into_iter().collect();
     excluded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Outcome {
@@ -279,9 +283,9 @@ fn reasons(c: &Candidate, distance: Option<f64>, q: &Query) -> Vec<String> {
         (_, Some(km)) => reasons.push(format!("à {}", french_km(km))),
         _ => {}
     }
-    if q.usual_professional_id.as_deref() == Some(c.professional_id.as_str()) {
+    if q.usual_professional_id.as_deref() == Some(c.professional.id.as_str()) {
         reasons.push("médecin traitant du patient".into());
-    } else if q.usual_practice_id.as_deref() == Some(c.practice_id.as_str()) {
+    } else if q.usual_practice_id.as_deref() == Some(c.practice.id.as_str()) {
         reasons.push("cabinet habituel du patient".into());
     }
     if q.prescription_required {

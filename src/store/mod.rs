@@ -11,7 +11,6 @@ mod shared;
 mod sql;
 mod sqlite;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -23,7 +22,7 @@ use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
-use crate::domain::search::{Candidate, OverbookingContact, SearchRecord};
+use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::{Slot, SlotStatus};
 
 pub use postgres::PostgresStore;
@@ -148,22 +147,22 @@ pub struct BookingFilter {
     pub page: Page,
 }
 
-/// A latitude/longitude box that prefilters practices before exact distances are computed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BoundingBox {
-    pub min_lat: f64,
-    pub max_lat: f64,
-    pub min_lon: f64,
-    pub max_lon: f64,
+/// A position in the search journal. SQLite: `seq` only (`txid` is 0). PostgreSQL: (transaction id, seq),
+/// the order in which entries become final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct JournalCursor {
+    pub txid: i64,
+    pub seq: i64,
 }
 
-impl BoundingBox {
-    /// The box around a point that contains every point within `km` (generous near the poles).
-    pub fn around(lat: f64, lon: f64, km: f64) -> BoundingBox {
-        let dlat = km / 110.574;
-        let dlon = km / (111.320 * lat.to_radians().cos().abs().max(0.01));
-        BoundingBox { min_lat: lat - dlat, max_lat: lat + dlat, min_lon: lon - dlon, max_lon: lon + dlon }
-    }
+/// One journal entry: something about this professional changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub cursor: JournalCursor,
+    pub professional_id: String,
+    /// No entry can appear before this one any more (its transaction and all older ones are over): a reader
+    /// may move its cursor past it. Always true on SQLite.
+    pub settled: bool,
 }
 
 /// Where a request with an `Idempotency-Key` stands.
@@ -299,24 +298,21 @@ pub trait Store: Send + Sync + 'static {
     /// Frees the key after a server error, so the client may retry.
     async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError>;
 
-    /// Bookable slots of a profession starting in `[from, to)`, optionally within a bounding box.
-    async fn search_candidates(
+    /// Where the search journal ends now: a full load of the search index that starts after this call
+    /// reflects every change before the returned cursor.
+    async fn search_journal_head(&self) -> Result<JournalCursor, StoreError>;
+    /// Journal entries after `after`, in cursor order (at most `limit`).
+    async fn read_search_journal(&self, after: JournalCursor, limit: u32) -> Result<Vec<JournalEntry>, StoreError>;
+    /// Journal entries older than an hour: every process has replayed them long ago.
+    async fn prune_search_journal(&self) -> Result<u64, StoreError>;
+    /// What the search index needs about these professionals (all of them with `None`): their slots starting
+    /// from `slots_from`, their bookings made from `bookings_from`.
+    async fn load_search_snapshot(
         &self,
-        profession: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        now: DateTime<Utc>,
-        bbox: Option<BoundingBox>,
-    ) -> Result<Vec<Candidate>, StoreError>;
-    /// Professionals of a profession who accept an extra patient, at practices within a bounding box.
-    async fn overbooking_contacts(
-        &self,
-        profession: &str,
-        bbox: Option<BoundingBox>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<OverbookingContact>, StoreError>;
-    /// Regulated bookings per professional since an instant.
-    async fn recent_bookings(&self, since: DateTime<Utc>) -> Result<HashMap<String, usize>, StoreError>;
+        professional_ids: Option<&[String]>,
+        slots_from: DateTime<Utc>,
+        bookings_from: DateTime<Utc>,
+    ) -> Result<SearchSnapshot, StoreError>;
     async fn record_search(&self, record: &SearchRecord) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;

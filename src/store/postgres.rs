@@ -13,13 +13,13 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
-    RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CardPracticeRow, CardProfessionalRow, HoldRow, PracticeRow,
+    ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
-    ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
+    AbsenceEffects, BookingFilter, Idempotency, JournalCursor, JournalEntry, PracticeFilter, ProfessionalFilter,
+    RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
@@ -27,7 +27,7 @@ use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
-use crate::domain::search::{Candidate, OverbookingContact, SearchRecord};
+use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::Slot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -39,6 +39,9 @@ const EXCLUSION_VIOLATION: &str = "23P01";
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Search statistics: committed without waiting for the WAL flush (`synchronous_commit = off`). A crash may
+    /// lose the last fraction of a second of them — never a booking — and a search does not wait for the disk.
+    statistics: PgPool,
 }
 
 impl PostgresStore {
@@ -48,7 +51,17 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&settings.url)
             .await?;
-        Ok(Self { pool })
+        let statistics = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, "SET synchronous_commit = off").await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy(&settings.url)?;
+        Ok(Self { pool, statistics })
     }
 
     fn migrator(&self) -> &'static Migrator {
@@ -62,6 +75,11 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// `IN` a JSON array of ids bound as `$n` (as text: the same binding as SQLite).
+    fn id_list_test(n: usize) -> String {
+        format!("IN (SELECT jsonb_array_elements_text((${n}::text)::jsonb))")
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
@@ -72,6 +90,42 @@ fn is_exclusion_violation(error: &sqlx::Error) -> bool {
 }
 
 impl_store!(PostgresStore, Postgres, "postgres", {
+    /// Every transaction older than the oldest still running is over: a full load that starts now sees them.
+    async fn search_journal_head(&self) -> Result<JournalCursor, StoreError> {
+        let horizon: String =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetch_one(&self.pool).await?;
+        let horizon: i64 = horizon.parse().map_err(|_| StoreError::Corrupt(format!("transaction id {horizon:?}")))?;
+        // Just before the first entry of `horizon`.
+        Ok(JournalCursor { txid: horizon - 1, seq: i64::MAX })
+    }
+
+    /// In (txid, seq) order; an entry is settled when its transaction is older than the oldest one running in
+    /// the same snapshot, since then no entry can appear before it.
+    async fn read_search_journal(&self, after: JournalCursor, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
+            "SELECT txid::text, seq, professional_id, txid < pg_snapshot_xmin(pg_current_snapshot()) \
+             FROM search_journal WHERE (txid, seq) > (($1::text)::xid8, $2) ORDER BY txid, seq LIMIT $3",
+        )
+        .bind(after.txid.to_string())
+        .bind(after.seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(txid, seq, professional_id, settled)| {
+                let txid = txid.parse().map_err(|_| StoreError::Corrupt(format!("transaction id {txid:?}")))?;
+                Ok(JournalEntry { cursor: JournalCursor { txid, seq }, professional_id, settled })
+            })
+            .collect()
+    }
+
+    async fn prune_search_journal(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM search_journal WHERE created_at < clock_timestamp() - interval '1 hour'")
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())

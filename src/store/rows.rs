@@ -16,7 +16,7 @@ use crate::domain::geo::Coordinates;
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
 use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
-use crate::domain::search::{Candidate, OverbookingContact};
+use crate::domain::search::{BookableSlot, PracticeCard, ProfessionalCard};
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -367,83 +367,91 @@ impl TryFrom<BookingRow> for Booking {
 }
 
 #[derive(sqlx::FromRow)]
-pub struct CandidateRow {
-    slot_id: String,
-    start_at: DateTime<Utc>,
-    end_at: DateTime<Utc>,
-    timezone: String,
-    modality: String,
-    visibility: String,
-    professional_id: String,
+pub struct CardProfessionalRow {
+    id: String,
     first_name: String,
     last_name: String,
     profession: String,
-    skills: Option<String>,
     home_visit_radius_km: Option<f64>,
     min_patient_age_months: Option<i32>,
     max_patient_age_months: Option<i32>,
-    practice_id: String,
-    practice_name: String,
-    address: String,
-    postal_code: String,
-    commune: String,
-    practice_phone: Option<String>,
-    lat: f64,
-    lon: f64,
-    departement: String,
+    accepts_overbooking: bool,
+    skills: Option<String>,
 }
 
-impl TryFrom<CandidateRow> for Candidate {
-    type Error = StoreError;
-    fn try_from(r: CandidateRow) -> Result<Self, StoreError> {
-        Ok(Candidate {
-            timezone: zone(&r.timezone)?,
-            modality: Modality::parse(&r.modality).ok_or_else(|| corrupt("modality", &r.modality))?,
-            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("visibility", &r.visibility))?,
-            slot_id: r.slot_id,
-            start: r.start_at,
-            end: r.end_at,
-            professional_id: r.professional_id,
-            professional_name: format!("{} {}", r.first_name, r.last_name),
+impl From<CardProfessionalRow> for ProfessionalCard {
+    fn from(r: CardProfessionalRow) -> Self {
+        let mut skills = split_list(r.skills);
+        skills.sort();
+        ProfessionalCard {
+            name: format!("{} {}", r.first_name, r.last_name),
+            id: r.id,
             profession: r.profession,
-            skills: split_list(r.skills),
+            skills,
             home_visit_radius_km: r.home_visit_radius_km,
             min_patient_age_months: r.min_patient_age_months.and_then(|m| u32::try_from(m).ok()),
             max_patient_age_months: r.max_patient_age_months.and_then(|m| u32::try_from(m).ok()),
-            practice_id: r.practice_id,
-            practice_name: r.practice_name,
-            practice_address: format!("{}, {} {}", r.address, r.postal_code, r.commune),
-            practice_phone: r.practice_phone,
-            practice_location: Coordinates { lat: r.lat, lon: r.lon },
-            practice_departement: r.departement,
+            accepts_overbooking: r.accepts_overbooking,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CardPracticeRow {
+    id: String,
+    name: String,
+    address: String,
+    postal_code: String,
+    commune: String,
+    phone: Option<String>,
+    lat: f64,
+    lon: f64,
+    departement: String,
+    timezone: String,
+}
+
+impl TryFrom<CardPracticeRow> for PracticeCard {
+    type Error = StoreError;
+    fn try_from(r: CardPracticeRow) -> Result<Self, StoreError> {
+        Ok(PracticeCard {
+            timezone: zone(&r.timezone)?,
+            address: format!("{}, {} {}", r.address, r.postal_code, r.commune),
+            id: r.id,
+            name: r.name,
+            phone: r.phone,
+            location: Coordinates { lat: r.lat, lon: r.lon },
+            departement: r.departement,
         })
     }
 }
 
 #[derive(sqlx::FromRow)]
-pub struct ContactRow {
+pub struct BookableSlotRow {
+    id: String,
     professional_id: String,
-    first_name: String,
-    last_name: String,
-    profession: String,
     practice_id: String,
-    practice_name: String,
-    practice_phone: Option<String>,
-    lat: f64,
-    lon: f64,
+    start_at: DateTime<Utc>,
+    end_at: DateTime<Utc>,
+    modality: String,
+    visibility: String,
+    status: String,
+    hold_expires_at: Option<DateTime<Utc>>,
 }
 
-impl From<ContactRow> for OverbookingContact {
-    fn from(r: ContactRow) -> Self {
-        OverbookingContact {
+impl TryFrom<BookableSlotRow> for BookableSlot {
+    type Error = StoreError;
+    fn try_from(r: BookableSlotRow) -> Result<Self, StoreError> {
+        Ok(BookableSlot {
+            modality: Modality::parse(&r.modality).ok_or_else(|| corrupt("modality", &r.modality))?,
+            visibility: Visibility::parse(&r.visibility).ok_or_else(|| corrupt("visibility", &r.visibility))?,
+            // A held slot without an expiry would be held for ever: treat it so rather than offer it.
+            held_until: (r.status == "held").then(|| r.hold_expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC)),
+            id: r.id.into(),
             professional_id: r.professional_id,
-            professional_name: format!("{} {}", r.first_name, r.last_name),
-            profession: r.profession,
             practice_id: r.practice_id,
-            practice_name: r.practice_name,
-            practice_phone: r.practice_phone,
-            practice_location: Coordinates { lat: r.lat, lon: r.lon },
-        }
+            start: r.start_at,
+            end: r.end_at,
+        })
     }
 }
 

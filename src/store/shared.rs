@@ -789,49 +789,56 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn search_candidates(
+            async fn load_search_snapshot(
                 &self,
-                profession: &str,
-                from: DateTime<Utc>,
-                to: DateTime<Utc>,
-                now: DateTime<Utc>,
-                bbox: Option<BoundingBox>,
-            ) -> Result<Vec<Candidate>, StoreError> {
-                let rows: Vec<CandidateRow> = sqlx::query_as(sql::SEARCH_CANDIDATES)
-                    .bind(profession)
-                    .bind(from)
-                    .bind(to)
-                    .bind(now)
-                    .bind(bbox.map(|b| b.min_lat))
-                    .bind(bbox.map(|b| b.max_lat))
-                    .bind(bbox.map(|b| b.min_lon))
-                    .bind(bbox.map(|b| b.max_lon))
-                    .fetch_all(&self.pool)
-                    .await?;
-                convert(rows)
-            }
-
-            async fn overbooking_contacts(
-                &self,
-                profession: &str,
-                bbox: Option<BoundingBox>,
-                now: DateTime<Utc>,
-            ) -> Result<Vec<OverbookingContact>, StoreError> {
-                let rows: Vec<ContactRow> = sqlx::query_as(sql::OVERBOOKING_CONTACTS)
-                    .bind(profession)
-                    .bind(bbox.map(|b| b.min_lat))
-                    .bind(bbox.map(|b| b.max_lat))
-                    .bind(bbox.map(|b| b.min_lon))
-                    .bind(bbox.map(|b| b.max_lon))
-                    .bind(now)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows.into_iter().map(OverbookingContact::from).collect())
-            }
-
-            async fn recent_bookings(&self, since: DateTime<Utc>) -> Result<std::collections::HashMap<String, usize>, StoreError> {
-                let rows: Vec<(String, i64)> = sqlx::query_as(sql::RECENT_BOOKINGS).bind(since).fetch_all(&self.pool).await?;
-                Ok(rows.into_iter().map(|(id, n)| (id, usize::try_from(n).unwrap_or(0))).collect())
+                professional_ids: Option<&[String]>,
+                slots_from: DateTime<Utc>,
+                bookings_from: DateTime<Utc>,
+            ) -> Result<SearchSnapshot, StoreError> {
+                let ids = professional_ids.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+                // Only constants and the backend's fixed `IN` test go into these strings; the ids are bound.
+                let sql = |template: &str| {
+                    let (one, two) = match ids {
+                        Some(_) => (Self::id_list_test(1), Self::id_list_test(2)),
+                        None => ("IS NOT NULL".to_string(), "IS NOT NULL".to_string()),
+                    };
+                    template.replace("{ids1}", &one).replace("{ids2}", &two)
+                };
+                // A read transaction: one consistent picture of these professionals.
+                let mut tx = self.pool.begin().await?;
+                let professionals_sql = sql(sql::SNAPSHOT_PROFESSIONALS);
+                let links_sql = sql(sql::SNAPSHOT_LINKS);
+                let practices_sql = match ids {
+                    Some(_) => sql(sql::SNAPSHOT_PRACTICES),
+                    None => sql::SNAPSHOT_ALL_PRACTICES.to_string(),
+                };
+                let (slots_sql, absences_sql, bookings_sql) =
+                    (sql(sql::SNAPSHOT_SLOTS), sql(sql::SNAPSHOT_ABSENCES), sql(sql::SNAPSHOT_BOOKINGS));
+                let mut professionals = sqlx::query_as::<_, CardProfessionalRow>(sqlx::AssertSqlSafe(professionals_sql));
+                let mut links = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(links_sql));
+                let mut practices = sqlx::query_as::<_, CardPracticeRow>(sqlx::AssertSqlSafe(practices_sql));
+                let mut slots = sqlx::query_as::<_, BookableSlotRow>(sqlx::AssertSqlSafe(slots_sql)).bind(slots_from);
+                let mut absences =
+                    sqlx::query_as::<_, (String, DateTime<Utc>, DateTime<Utc>)>(sqlx::AssertSqlSafe(absences_sql)).bind(slots_from);
+                let mut bookings = sqlx::query_as::<_, (String, DateTime<Utc>)>(sqlx::AssertSqlSafe(bookings_sql)).bind(bookings_from);
+                if let Some(ids) = &ids {
+                    professionals = professionals.bind(ids);
+                    links = links.bind(ids);
+                    practices = practices.bind(ids);
+                    slots = slots.bind(ids);
+                    absences = absences.bind(ids);
+                    bookings = bookings.bind(ids);
+                }
+                let snapshot = SearchSnapshot {
+                    professionals: professionals.fetch_all(&mut *tx).await?.into_iter().map(Into::into).collect(),
+                    links: links.fetch_all(&mut *tx).await?,
+                    practices: convert(practices.fetch_all(&mut *tx).await?)?,
+                    slots: convert(slots.fetch_all(&mut *tx).await?)?,
+                    absences: absences.fetch_all(&mut *tx).await?,
+                    bookings: bookings.fetch_all(&mut *tx).await?,
+                };
+                tx.commit().await?;
+                Ok(snapshot)
             }
 
             async fn record_search(&self, r: &SearchRecord) -> Result<(), StoreError> {
@@ -848,7 +855,7 @@ macro_rules! impl_store {
                     .bind(r.radius_km)
                     .bind(r.widened)
                     .bind(i64::try_from(r.result_count).unwrap_or(i64::MAX))
-                    .execute(&self.pool)
+                    .execute(&self.statistics)
                     .await?;
                 Ok(())
             }

@@ -296,36 +296,30 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 
 // --- search -----------------------------------------------------------------------------------------------
 
-/// Bookable slots of one profession starting in `[$2, $3)`, optionally within a bounding box, with what the
-/// ranking needs. The fine filtering and ranking happen in `routing`.
-pub const SEARCH_CANDIDATES: &str = "SELECT s.id AS slot_id, s.start_at, s.end_at, pr.timezone, s.modality, \
-    s.visibility, p.id AS professional_id, p.first_name, p.last_name, p.profession, \
-    (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills, \
-    p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, pr.id AS practice_id, pr.name AS practice_name, \
-    pr.address, pr.postal_code, pr.commune, pr.phone AS practice_phone, pr.lat, pr.lon, pr.departement \
-    FROM slots s JOIN professionals p ON p.id = s.professional_id JOIN practices pr ON pr.id = s.practice_id \
-    WHERE p.profession = $1 AND s.start_at >= $2 AND s.start_at < $3 \
-      AND (s.status = 'free' OR (s.status = 'held' AND s.hold_expires_at <= $4)) \
-      AND ($5 IS NULL OR (pr.lat BETWEEN $5 AND $6 AND pr.lon BETWEEN $7 AND $8)) \
+/// The search index's snapshot queries. `{idsN}` becomes the backend's "in this JSON list of ids" test, bound as
+/// `$N` (`IS NOT NULL` for a full load, which binds nothing there).
+pub const SNAPSHOT_PROFESSIONALS: &str = "SELECT p.id, p.first_name, p.last_name, p.profession, \
+    p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, p.accepts_overbooking, \
+    (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills \
+    FROM professionals p WHERE p.id {ids1}";
+pub const SNAPSHOT_LINKS: &str =
+    "SELECT professional_id, practice_id FROM professional_practices WHERE professional_id {ids1}";
+pub const SNAPSHOT_PRACTICES: &str = "SELECT id, name, address, postal_code, commune, phone, lat, lon, \
+    departement, timezone FROM practices WHERE id IN \
+    (SELECT practice_id FROM professional_practices WHERE professional_id {ids1})";
+pub const SNAPSHOT_ALL_PRACTICES: &str = "SELECT id, name, address, postal_code, commune, phone, lat, lon, \
+    departement, timezone FROM practices";
+/// Free and held slots, except those inside an absence (a search never offers them).
+pub const SNAPSHOT_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
+    s.modality, s.visibility, s.status, s.hold_expires_at FROM slots s \
+    WHERE s.status IN ('free', 'held') AND s.start_at >= $1 AND s.professional_id {ids2} \
       AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = s.professional_id \
-                      AND a.deleted_at IS NULL AND a.start_at < s.end_at AND a.end_at > s.start_at) \
-    ORDER BY s.start_at, s.id";
-
-/// Professionals of a profession who accept an extra patient, at practices in a bounding box.
-pub const OVERBOOKING_CONTACTS: &str = "SELECT p.id AS professional_id, p.first_name, p.last_name, \
-    p.profession, pr.id AS practice_id, pr.name AS practice_name, pr.address, pr.postal_code, pr.commune, \
-    pr.phone AS practice_phone, pr.lat, pr.lon \
-    FROM professionals p JOIN professional_practices l ON l.professional_id = p.id \
-    JOIN practices pr ON pr.id = l.practice_id \
-    WHERE p.accepts_overbooking AND p.profession = $1 \
-      AND ($2 IS NULL OR (pr.lat BETWEEN $2 AND $3 AND pr.lon BETWEEN $4 AND $5)) \
-      AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = p.id AND a.deleted_at IS NULL \
-                      AND a.start_at <= $6 AND a.end_at > $6) \
-    ORDER BY p.id, pr.id";
-
-/// Regulated bookings per professional since `$1` (the fairness tie-break).
-pub const RECENT_BOOKINGS: &str = "SELECT s.professional_id, COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id \
-    WHERE b.created_at >= $1 AND b.status <> 'cancelled' GROUP BY s.professional_id";
+                      AND a.deleted_at IS NULL AND a.start_at < s.end_at AND a.end_at > s.start_at)";
+pub const SNAPSHOT_ABSENCES: &str = "SELECT professional_id, start_at, end_at FROM absences \
+    WHERE deleted_at IS NULL AND end_at > $1 AND professional_id {ids2}";
+/// Regulated bookings (the fairness tie-break).
+pub const SNAPSHOT_BOOKINGS: &str = "SELECT s.professional_id, b.created_at FROM bookings b \
+    JOIN slots s ON s.id = b.slot_id WHERE b.created_at >= $1 AND b.status <> 'cancelled' AND s.professional_id {ids2}";
 
 pub const INSERT_SEARCH: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, \
     departement, delay_band, modality, radius_km, widened, result_count) \

@@ -12,13 +12,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookingRow, CandidateRow, ContactRow, HoldRow, PracticeRow, ProfessionalRow, RuleColumns,
-    RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CardPracticeRow, CardProfessionalRow, HoldRow, PracticeRow,
+    ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, BoundingBox, Idempotency, PracticeFilter, ProfessionalFilter, RuleReplaced,
-    ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
+    AbsenceEffects, BookingFilter, Idempotency, JournalCursor, JournalEntry, PracticeFilter, ProfessionalFilter,
+    RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
@@ -26,13 +26,17 @@ use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
-use crate::domain::search::{Candidate, OverbookingContact, SearchRecord};
+use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::Slot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Search statistics: committed without waiting for the disk (`synchronous=NORMAL`, durable at the next
+    /// checkpoint). A power cut may lose the last of them — never a booking — and a search does not wait for
+    /// an fsync.
+    statistics: SqlitePool,
 }
 
 impl SqliteStore {
@@ -44,8 +48,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
-        let pool = SqlitePoolOptions::new().max_connections(settings.max_connections).connect_with(options).await?;
-        Ok(Self { pool })
+        let pool =
+            SqlitePoolOptions::new().max_connections(settings.max_connections).connect_with(options.clone()).await?;
+        let statistics = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options.synchronous(SqliteSynchronous::Normal));
+        Ok(Self { pool, statistics })
     }
 
     fn migrator(&self) -> &'static Migrator {
@@ -55,6 +63,11 @@ impl SqliteStore {
     /// Nothing to do: `BEGIN IMMEDIATE` already made this transaction the only writer.
     async fn lock_professionals(_tx: &mut Transaction<'static, Sqlite>, _ids: &[&str]) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// `IN` a JSON array of ids bound as `$n`.
+    fn id_list_test(n: usize) -> String {
+        format!("IN (SELECT value FROM json_each(${n}))")
     }
 
     /// A write transaction that takes the database's write lock at once.
@@ -79,6 +92,41 @@ fn create_parent_dir(url: &str) -> Result<(), StoreError> {
 }
 
 impl_store!(SqliteStore, Sqlite, "sqlite", {
+    async fn search_journal_head(&self) -> Result<JournalCursor, StoreError> {
+        let seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM search_journal").fetch_one(&self.pool).await?;
+        Ok(JournalCursor { txid: 0, seq })
+    }
+
+    /// One writer at a time: `seq` grows in commit order, so every entry is settled.
+    async fn read_search_journal(&self, after: JournalCursor, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, professional_id FROM search_journal WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after.seq)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, professional_id)| JournalEntry {
+                cursor: JournalCursor { txid: 0, seq },
+                professional_id,
+                settled: true,
+            })
+            .collect())
+    }
+
+    async fn prune_search_journal(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "DELETE FROM search_journal WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())

@@ -129,13 +129,7 @@ impl TestApp {
 
     /// Sends a request through the real router.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse { status, headers, body, text }
+        send_to(&self.router, request).await
     }
 
     pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> TestResponse {
@@ -215,6 +209,25 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Another server process on the same database: its own connections and its own search index, the same
+    /// clock. (In-process, but it shares nothing in memory with `self`.)
+    pub async fn second_process(&self) -> Router {
+        let store = store::connect(&self.settings.database).await.expect("connect");
+        router(AppState::new(store, self.clock.clone(), &self.settings), &self.settings)
+    }
+
+    /// Sends a JSON request to another process's router.
+    pub async fn call_on(&self, other: &Router, method: Method, path: &str, key: &str, body: Value) -> TestResponse {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        send_to(other, request).await
+    }
+
     /// Puts a slot in a state the API cannot reach yet (held, booked), through a connection of its own.
     pub async fn force_slot_status(&self, slot_id: &str, status: &str) {
         let url = &self.settings.database.url;
@@ -254,6 +267,17 @@ pub async fn issue_key(
     let request = KeyRequest { role, name: format!("test {}", role.as_str()), professional_id, practice_ids };
     let issued = issue(store, request, test_now()).await.expect("issue key");
     issued.secret.expose().to_string()
+}
+
+/// Sends a request through a router (the test's own, or another process's).
+pub async fn send_to(router: &Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse { status, headers, body, text }
 }
 
 pub struct TestResponse {

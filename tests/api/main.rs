@@ -14,6 +14,7 @@ mod professionals;
 mod recurrence;
 mod rules;
 mod schema;
+mod search_index;
 mod searches;
 mod slots;
 mod state_machine;

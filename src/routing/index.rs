@@ -1,0 +1,501 @@
+//! The search index: every bookable slot in memory, grouped by professional × practice × modality, each group's
+//! slots sorted by start, and the groups laid on a grid of 0.1° cells per profession. A search then reads the
+//! first few eligible slots of each group near the patient — a few hundred entries — instead of asking the
+//! database for every slot of the profession within 100 km over two days (tens of thousands of rows).
+//!
+//! Pure and synchronous: it is fed [`SearchSnapshot`]s and answers queries. Keeping it coherent with the
+//! database, across processes, is `routing::live`'s job.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::Query;
+use crate::domain::geo::{BoundingBox, Coordinates, distance_km};
+use crate::domain::search::{
+    BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot,
+};
+use crate::domain::slot::{Modality, Visibility};
+
+/// Grid cell size in degrees (≈ 11 km north–south, 7–8 km east–west in mainland France).
+const CELL_DEGREES: f64 = 0.1;
+
+type Cell = (i32, i32);
+
+fn cell_of(c: Coordinates) -> Cell {
+    ((c.lat / CELL_DEGREES).floor() as i32, (c.lon / CELL_DEGREES).floor() as i32)
+}
+
+/// Every cell that may hold a point within `km` of `center`.
+fn cells_around(center: Coordinates, km: f64) -> impl Iterator<Item = Cell> {
+    let b = BoundingBox::around(center.lat, center.lon, km);
+    let (lat0, lon0) = cell_of(Coordinates { lat: b.min_lat, lon: b.min_lon });
+    let (lat1, lon1) = cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon });
+    (lat0..=lat1).flat_map(move |lat| (lon0..=lon1).map(move |lon| (lat, lon)))
+}
+
+/// How much of the index a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gather {
+    /// Per group, only its first `per_group` slots that pass every rule but distance, and only groups in reach
+    /// of the radius: enough for the ranking, whose best entries of a group are always its earliest ones.
+    Best { per_group: usize },
+    /// Every bookable slot of the groups in the radius's box: what the advice needs to count exclusions.
+    All,
+}
+
+/// A slot as the index keeps it (its professional and practice are its group's).
+#[derive(Debug, Clone)]
+struct IndexedSlot {
+    id: Arc<str>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    visibility: Visibility,
+    held_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct Group {
+    professional: Arc<ProfessionalCard>,
+    practice: Arc<PracticeCard>,
+    modality: Modality,
+    slots: Vec<IndexedSlot>,
+}
+
+impl Group {
+    fn is_teleconsultation(&self) -> bool {
+        self.modality == Modality::Teleconsultation
+    }
+}
+
+/// One professional as the index knows them.
+#[derive(Debug)]
+struct Entry {
+    card: Arc<ProfessionalCard>,
+    practices: Vec<Arc<PracticeCard>>,
+    groups: Vec<usize>,
+    absences: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    bookings: Vec<DateTime<Utc>>,
+}
+
+/// Groups of one profession: in person and home visits by their practice's cell; teleconsultations apart,
+/// because they are in reach from anywhere within the widest radius.
+#[derive(Debug, Default)]
+struct ProfessionGrid {
+    near: HashMap<Cell, Vec<usize>>,
+    teleconsultation: HashMap<Cell, Vec<usize>>,
+}
+
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    practices: HashMap<String, Arc<PracticeCard>>,
+    practice_cells: HashMap<Cell, Vec<Arc<PracticeCard>>>,
+    professionals: HashMap<String, Entry>,
+    /// A slab: group ids stay valid while the group lives; freed places are reused.
+    groups: Vec<Option<Group>>,
+    free_places: Vec<usize>,
+    grids: HashMap<String, ProfessionGrid>,
+    slot_count: usize,
+}
+
+impl SearchIndex {
+    /// How many slots and professionals the index holds.
+    pub fn size(&self) -> (usize, usize) {
+        (self.slot_count, self.professionals.len())
+    }
+
+    /// Forgets everything, then loads a snapshot of the whole database.
+    pub fn replace_all(&mut self, snapshot: SearchSnapshot) {
+        *self = SearchIndex::default();
+        self.apply(&[], snapshot);
+    }
+
+    /// Replaces what the index knows of the `asked` professionals (and of the snapshot's practices) with the
+    /// snapshot: an asked professional absent from it no longer exists.
+    pub fn apply(&mut self, asked: &[String], snapshot: SearchSnapshot) {
+        for id in asked {
+            self.remove_professional(id);
+        }
+        for practice in snapshot.practices {
+            self.upsert_practice(practice);
+        }
+        let mut entries: HashMap<String, Entry> = snapshot
+            .professionals
+            .into_iter()
+            .map(|card| {
+                self.remove_professional(&card.id);
+                let entry = Entry {
+                    card: Arc::new(card),
+                    practices: Vec::new(),
+                    groups: Vec::new(),
+                    absences: Vec::new(),
+                    bookings: Vec::new(),
+                };
+                (entry.card.id.clone(), entry)
+            })
+            .collect();
+        for (professional, practice) in snapshot.links {
+            if let (Some(entry), Some(practice)) = (entries.get_mut(&professional), self.practices.get(&practice)) {
+                entry.practices.push(practice.clone());
+            }
+        }
+        for (professional, start, end) in snapshot.absences {
+            if let Some(entry) = entries.get_mut(&professional) {
+                entry.absences.push((start, end));
+            }
+        }
+        for (professional, at) in snapshot.bookings {
+            if let Some(entry) = entries.get_mut(&professional) {
+                entry.bookings.push(at);
+            }
+        }
+        let mut groups: HashMap<(String, String, Modality), Vec<IndexedSlot>> = HashMap::new();
+        for slot in snapshot.slots {
+            let BookableSlot { id, professional_id, practice_id, start, end, modality, visibility, held_until } = slot;
+            groups.entry((professional_id, practice_id, modality)).or_default().push(IndexedSlot {
+                id,
+                start,
+                end,
+                visibility,
+                held_until,
+            });
+        }
+        for ((professional, practice, modality), mut slots) in groups {
+            let (Some(entry), Some(practice)) = (entries.get_mut(&professional), self.practices.get(&practice)) else {
+                continue;
+            };
+            slots.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
+            let group = Group { professional: entry.card.clone(), practice: practice.clone(), modality, slots };
+            entry.groups.push(self.add_group(group));
+        }
+        self.professionals.extend(entries);
+    }
+
+    fn upsert_practice(&mut self, practice: PracticeCard) {
+        if self.practices.get(&practice.id).is_some_and(|known| **known == practice) {
+            return;
+        }
+        if let Some(old) = self.practices.remove(&practice.id)
+            && let Some(cell) = self.practice_cells.get_mut(&cell_of(old.location))
+        {
+            cell.retain(|p| p.id != old.id);
+        }
+        let practice = Arc::new(practice);
+        self.practice_cells.entry(cell_of(practice.location)).or_default().push(practice.clone());
+        self.practices.insert(practice.id.clone(), practice);
+    }
+
+    fn add_group(&mut self, group: Group) -> usize {
+        let cell = cell_of(group.practice.location);
+        let grid = self.grids.entry(group.professional.profession.clone()).or_default();
+        let cells = if group.is_teleconsultation() { &mut grid.teleconsultation } else { &mut grid.near };
+        self.slot_count += group.slots.len();
+        let place = match self.free_places.pop() {
+            Some(place) => {
+                self.groups[place] = Some(group);
+                place
+            }
+            None => {
+                self.groups.push(Some(group));
+                self.groups.len() - 1
+            }
+        };
+        cells.entry(cell).or_default().push(place);
+        place
+    }
+
+    fn remove_professional(&mut self, id: &str) {
+        let Some(entry) = self.professionals.remove(id) else { return };
+        for place in entry.groups {
+            let Some(group) = self.groups[place].take() else { continue };
+            self.free_places.push(place);
+            self.slot_count -= group.slots.len();
+            if let Some(grid) = self.grids.get_mut(&group.professional.profession) {
+                let cells = if group.is_teleconsultation() { &mut grid.teleconsultation } else { &mut grid.near };
+                if let Some(ids) = cells.get_mut(&cell_of(group.practice.location)) {
+                    ids.retain(|&p| p != place);
+                }
+            }
+        }
+    }
+
+    /// The candidates of `q` starting before `until`, from groups within `radius_km` of the patient
+    /// (teleconsultation: within the widest radius; without a location, teleconsultations everywhere).
+    pub fn candidates(&self, q: &Query, radius_km: f64, until: DateTime<Utc>, gather: Gather) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for profession in &q.professions {
+            let Some(grid) = self.grids.get(profession) else { continue };
+            match q.location {
+                Some(patient) => {
+                    let near = cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell));
+                    let tele = cells_around(patient, q.max_radius_km.max(radius_km))
+                        .filter_map(|cell| grid.teleconsultation.get(&cell));
+                    for place in near.chain(tele).flatten() {
+                        self.gather_group(place, q, radius_km, until, gather, &mut out);
+                    }
+                }
+                None => {
+                    for place in grid.teleconsultation.values().flatten() {
+                        self.gather_group(place, q, radius_km, until, gather, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn gather_group(
+        &self,
+        place: &usize,
+        q: &Query,
+        radius_km: f64,
+        until: DateTime<Utc>,
+        gather: Gather,
+        out: &mut Vec<Candidate>,
+    ) {
+        let Some(group) = &self.groups[*place] else { return };
+        let per_group = match gather {
+            Gather::All => usize::MAX,
+            Gather::Best { per_group } => {
+                if !group_in_reach(group, q, radius_km)
+                    || !q.skills.iter().all(|s| group.professional.skills.contains(s))
+                {
+                    return;
+                }
+                per_group
+            }
+        };
+        let first = group.slots.partition_point(|s| s.start < q.earliest);
+        let mut taken = 0;
+        for slot in group.slots[first..].iter().take_while(|s| s.start < until) {
+            if slot.held_until.is_some_and(|until| until > q.now) {
+                continue;
+            }
+            let candidate = Candidate {
+                slot_id: slot.id.clone(),
+                start: slot.start,
+                end: slot.end,
+                modality: group.modality,
+                visibility: slot.visibility,
+                professional: group.professional.clone(),
+                practice: group.practice.clone(),
+            };
+            if gather != Gather::All && q.exclusion_except_distance(&candidate).is_some() {
+                continue;
+            }
+            out.push(candidate);
+            taken += 1;
+            if taken >= per_group {
+                break;
+            }
+        }
+    }
+
+    /// Regulated bookings of each of these professionals since `since` (the fairness tie-break).
+    pub fn recent_bookings<'a>(
+        &self,
+        professionals: impl Iterator<Item = &'a str>,
+        since: DateTime<Utc>,
+    ) -> HashMap<String, usize> {
+        professionals
+            .filter_map(|id| self.professionals.get(id))
+            .map(|e| (e.card.id.clone(), e.bookings.iter().filter(|&&at| at >= since).count()))
+            .collect()
+    }
+
+    /// Professionals of these professions who accept an extra patient and are not absent `now`, at each of
+    /// their practices within `km` of the patient's box.
+    pub fn overbooking_contacts(
+        &self,
+        professions: &[String],
+        patient: Coordinates,
+        km: f64,
+        now: DateTime<Utc>,
+    ) -> Vec<OverbookingContact> {
+        let b = BoundingBox::around(patient.lat, patient.lon, km);
+        let inside =
+            |c: Coordinates| (b.min_lat..=b.max_lat).contains(&c.lat) && (b.min_lon..=b.max_lon).contains(&c.lon);
+        self.professionals
+            .values()
+            .filter(|e| e.card.accepts_overbooking && professions.contains(&e.card.profession))
+            .filter(|e| !e.absences.iter().any(|&(start, end)| start <= now && now < end))
+            .flat_map(|e| {
+                e.practices
+                    .iter()
+                    .filter(|p| inside(p.location))
+                    .map(|p| OverbookingContact { professional: e.card.clone(), practice: p.clone() })
+            })
+            .collect()
+    }
+
+    /// The practice nearest to `location`, if one is within `km`.
+    pub fn nearest_practice(&self, location: Coordinates, km: f64) -> Option<Arc<PracticeCard>> {
+        cells_around(location, km)
+            .filter_map(|cell| self.practice_cells.get(&cell))
+            .flatten()
+            .map(|p| (distance_km(location, p.location), p))
+            .filter(|(d, _)| *d <= km)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
+            .map(|(_, p)| p.clone())
+    }
+}
+
+/// Whether some slot of the group could be in reach at `radius_km` (the ranking decides exactly).
+fn group_in_reach(group: &Group, q: &Query, radius_km: f64) -> bool {
+    let Some(patient) = q.location else { return group.is_teleconsultation() };
+    let km = distance_km(patient, group.practice.location);
+    match group.modality {
+        Modality::Teleconsultation => km <= q.max_radius_km.max(radius_km),
+        Modality::InPerson => km <= radius_km,
+        Modality::HomeVisit => km <= radius_km && group.professional.home_visit_radius_km.is_some_and(|r| km <= r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap()
+    }
+
+    fn practice(id: &str, lat: f64, lon: f64) -> PracticeCard {
+        PracticeCard {
+            id: id.into(),
+            name: id.into(),
+            address: "1 rue de Paris, 76600 Le Havre".into(),
+            phone: None,
+            location: Coordinates { lat, lon },
+            departement: "76".into(),
+            timezone: chrono_tz::Europe::Paris,
+        }
+    }
+
+    fn gp(id: &str) -> ProfessionalCard {
+        ProfessionalCard {
+            id: id.into(),
+            name: format!("Dr {id}"),
+            profession: "gp".into(),
+            skills: Vec::new(),
+            home_visit_radius_km: None,
+            min_patient_age_months: None,
+            max_patient_age_months: None,
+            accepts_overbooking: false,
+        }
+    }
+
+    fn slot(id: &str, professional: &str, practice: &str, minutes: i64) -> BookableSlot {
+        BookableSlot {
+            id: id.into(),
+            professional_id: professional.into(),
+            practice_id: practice.into(),
+            start: now() + Duration::minutes(minutes),
+            end: now() + Duration::minutes(minutes + 15),
+            modality: Modality::InPerson,
+            visibility: Visibility::Regulation,
+            held_until: None,
+        }
+    }
+
+    fn snapshot(professionals: &[&str], slots: Vec<BookableSlot>) -> SearchSnapshot {
+        SearchSnapshot {
+            professionals: professionals.iter().map(|id| gp(id)).collect(),
+            practices: vec![practice("near", 49.50, 0.10), practice("far", 49.90, 0.10)],
+            links: professionals
+                .iter()
+                .flat_map(|id| [(id.to_string(), "near".into()), (id.to_string(), "far".into())])
+                .collect(),
+            slots,
+            absences: Vec::new(),
+            bookings: Vec::new(),
+        }
+    }
+
+    fn query() -> Query {
+        Query {
+            now: now(),
+            professions: vec!["gp".into()],
+            skills: Vec::new(),
+            birth_date: None,
+            min_age_months: None,
+            max_age_months: None,
+            location: Some(Coordinates { lat: 49.49, lon: 0.11 }),
+            modality: None,
+            earliest: now() + Duration::minutes(15),
+            latest: now() + Duration::hours(48),
+            radius_km: 20.0,
+            widening_step_km: None,
+            max_radius_km: 100.0,
+            min_professionals: 5,
+            usual_professional_id: None,
+            usual_practice_id: None,
+            prescription_required: false,
+            limit: 10,
+            max_per_professional: 2,
+            recent_bookings: HashMap::new(),
+        }
+    }
+
+    fn ids(candidates: &[Candidate]) -> Vec<&str> {
+        candidates.iter().map(|c| &*c.slot_id).collect()
+    }
+
+    #[test]
+    fn best_gathering_keeps_the_first_eligible_slots_of_each_group_in_reach() {
+        let mut index = SearchIndex::default();
+        let mut held = slot("held", "a", "near", 30);
+        held.held_until = Some(now() + Duration::minutes(5));
+        index.replace_all(snapshot(
+            &["a"],
+            vec![
+                slot("too-soon", "a", "near", 5),
+                held,
+                slot("third", "a", "near", 90),
+                slot("first", "a", "near", 45),
+                slot("second", "a", "near", 60),
+                slot("beyond-delay", "a", "near", 49 * 60),
+                slot("far-away", "a", "far", 50), // ≈ 45 km: out of the 20 km radius
+            ],
+        ));
+        assert_eq!(index.size(), (7, 1));
+        let q = query();
+        let best = index.candidates(&q, q.radius_km, q.latest, Gather::Best { per_group: 2 });
+        assert_eq!(ids(&best), ["first", "second"]);
+        // A lapsed hold is bookable again, without any reload.
+        let later = Query { now: now() + Duration::minutes(6), ..query() };
+        let best = index.candidates(&later, later.radius_km, later.latest, Gather::Best { per_group: 2 });
+        assert_eq!(ids(&best), ["held", "first"]);
+        // Gathering everything keeps what the advice counts: ineligible and distant slots too.
+        let everything = index.candidates(&q, 105.0, q.latest + Duration::hours(24), Gather::All);
+        let mut all = ids(&everything);
+        all.sort();
+        assert_eq!(all, ["beyond-delay", "far-away", "first", "second", "third"]);
+    }
+
+    #[test]
+    fn reloading_a_professional_replaces_what_was_known_and_a_vanished_one_is_forgotten() {
+        let mut index = SearchIndex::default();
+        index.replace_all(snapshot(&["a", "b"], vec![slot("a1", "a", "near", 30), slot("b1", "b", "near", 40)]));
+        let q = query();
+        let best = |index: &SearchIndex| {
+            let mut found = ids(&index.candidates(&q, q.radius_km, q.latest, Gather::Best { per_group: 2 }))
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            found.sort();
+            found
+        };
+        assert_eq!(best(&index), ["a1", "b1"]);
+        // `a` booked a1 and published a2.
+        index.apply(&["a".to_string()], snapshot(&["a"], vec![slot("a2", "a", "near", 50)]));
+        assert_eq!(best(&index), ["a2", "b1"]);
+        // `b` is gone from the database.
+        index.apply(&["b".to_string()], SearchSnapshot::default());
+        assert_eq!(best(&index), ["a2"]);
+        assert_eq!(index.size(), (1, 1));
+        assert_eq!(index.nearest_practice(Coordinates { lat: 49.49, lon: 0.11 }, 30.0).unwrap().id, "near");
+    }
+}

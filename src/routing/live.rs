@@ -1,0 +1,150 @@
+//! Keeps this process's search index coherent with the database — and so with every other `snp serve` process
+//! on it. The database triggers write a journal entry for each change that can alter a search, in the changing
+//! transaction (migration 0006). Before each search, [`LiveIndex::refresh`] reads the entries after its cursor
+//! and reloads the professionals they name; a search therefore sees every change committed before it began,
+//! whichever process made it.
+//!
+//! Concurrent searches share one refresh: a search waits for a pass that started after it arrived, and does
+//! not start another. The first refresh loads the whole index; so does one after a long outage (the journal
+//! keeps an hour).
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use super::index::SearchIndex;
+use crate::clock::Clock;
+use crate::store::{JournalCursor, Store, StoreError};
+
+/// Journal entries read per query.
+const JOURNAL_PAGE: u32 = 5_000;
+/// Professionals reloaded per snapshot query.
+const RELOAD_CHUNK: usize = 500;
+/// Beyond this without a successful pass, the journal may have been pruned under us: load everything again.
+const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How far back slots are kept: a search never looks before now + its lead time, but a clock set a little back
+/// (or a slow pass) must not lose slots.
+const SLOTS_BEFORE_NOW: chrono::Duration = chrono::Duration::days(1);
+/// The fairness tie-break counts bookings of the last 7 days; a day more for the window sliding until reload.
+const BOOKINGS_BEFORE_NOW: chrono::Duration = chrono::Duration::days(8);
+
+#[derive(Default)]
+struct SyncState {
+    /// Every entry up to here is reflected. `None`: nothing loaded yet.
+    cursor: Option<JournalCursor>,
+    /// Entries past the cursor already applied (visible but not yet settled): not reloaded twice.
+    applied_ahead: HashSet<JournalCursor>,
+    /// When the last successful pass started.
+    last_pass: Option<Instant>,
+}
+
+pub struct LiveIndex {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    index: RwLock<SearchIndex>,
+    sync: tokio::sync::Mutex<SyncState>,
+}
+
+impl LiveIndex {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        LiveIndex { store, clock, index: RwLock::default(), sync: tokio::sync::Mutex::default() }
+    }
+
+    /// The index as it stands (call [`LiveIndex::refresh`] first).
+    pub fn read(&self) -> RwLockReadGuard<'_, SearchIndex> {
+        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Brings the index up to every change committed before this call.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let arrived = Instant::now();
+        let mut sync = self.sync.lock().await;
+        if sync.last_pass.is_some_and(|started| started >= arrived) {
+            return Ok(()); // a pass that started after we arrived has just finished
+        }
+        let started = Instant::now();
+        let stale = sync.last_pass.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
+        if stale || sync.cursor.is_none() {
+            self.load_everything(&mut sync).await?;
+        } else {
+            self.replay_journal(&mut sync).await?;
+        }
+        sync.last_pass = Some(started);
+        Ok(())
+    }
+
+    async fn load_everything(&self, sync: &mut SyncState) -> Result<(), StoreError> {
+        let began = Instant::now();
+        let head = self.store.search_journal_head().await?;
+        let now = self.clock.now();
+        let snapshot = self.store.load_search_snapshot(None, now - SLOTS_BEFORE_NOW, now - BOOKINGS_BEFORE_NOW).await?;
+        let mut index = self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        index.replace_all(snapshot);
+        let (slots, professionals) = index.size();
+        drop(index);
+        *sync = SyncState { cursor: Some(head), ..SyncState::default() };
+        tracing::info!(slots, professionals, elapsed_ms = began.elapsed().as_millis() as u64, "search index loaded");
+        Ok(())
+    }
+
+    async fn replay_journal(&self, sync: &mut SyncState) -> Result<(), StoreError> {
+        let Some(mut cursor) = sync.cursor else { return Ok(()) };
+        let mut read_from = cursor;
+        let mut changed = BTreeSet::new();
+        loop {
+            let entries = self.store.read_search_journal(read_from, JOURNAL_PAGE).await?;
+            for entry in &entries {
+                // Settled entries come first (they are the oldest): the cursor moves over them only.
+                let fresh = if entry.settled {
+                    cursor = entry.cursor;
+                    !sync.applied_ahead.remove(&entry.cursor)
+                } else {
+                    sync.applied_ahead.insert(entry.cursor)
+                };
+                if fresh {
+                    changed.insert(entry.professional_id.clone());
+                }
+            }
+            match entries.last() {
+                Some(last) if entries.len() == JOURNAL_PAGE as usize => read_from = last.cursor,
+                _ => break,
+            }
+        }
+        let changed: Vec<String> = changed.into_iter().collect();
+        if let Err(error) = self.reload(&changed).await {
+            // Nothing is lost: the cursor has not moved, and entries marked applied ahead will be reloaded again.
+            sync.applied_ahead.clear();
+            return Err(error);
+        }
+        sync.cursor = Some(cursor);
+        Ok(())
+    }
+
+    async fn reload(&self, professionals: &[String]) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for ids in professionals.chunks(RELOAD_CHUNK) {
+            let snapshot =
+                self.store.load_search_snapshot(Some(ids), now - SLOTS_BEFORE_NOW, now - BOOKINGS_BEFORE_NOW).await?;
+            self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner()).apply(ids, snapshot);
+        }
+        Ok(())
+    }
+}
+
+/// How often `snp serve` replays the journal between searches: a quiet night must not end with a full reload
+/// in front of the first regulator of the morning, and each search then has little left to replay.
+const BACKGROUND_REFRESH: Duration = Duration::from_secs(5);
+
+/// The background refresh of `snp serve`. Errors are logged; the next search or tick tries again.
+pub fn spawn_refresher(index: Arc<LiveIndex>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(BACKGROUND_REFRESH);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = index.refresh().await {
+                tracing::error!(%error, "search index refresh failed; retrying");
+            }
+        }
+    })
+}

@@ -1,0 +1,113 @@
+//! The in-memory search index stays coherent with the database: a search sees every change committed before it
+//! began — made by this process, by another process on the same database, or by plain SQL — including, on
+//! PostgreSQL, a change committed while an older transaction was still open.
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use snp::domain::access::Role;
+
+use crate::helpers::{TestApp, slot};
+use crate::on_both_databases;
+
+on_both_databases!(a_search_sees_what_another_process_or_plain_sql_changed_just_before);
+
+/// Le Havre.
+fn search_body() -> Value {
+    json!({"motif": "gp_unscheduled", "location": {"lat": 49.4944, "lon": 0.1079}, "radius_km": 20})
+}
+
+async fn found(app: &TestApp, process: &Router, regulator: &str) -> Vec<String> {
+    let response = app.call_on(process, Method::POST, "/api/v1/searches", regulator, search_body()).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    let mut ids: Vec<String> = response.body["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slot_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn publish(app: &TestApp, process: &Router, gp: &str, practice: &str, minutes: i64) -> String {
+    let body = json!({"slots": [slot(gp, practice, minutes, 15)]});
+    let response = app.call_on(process, Method::POST, "/api/v1/slots", &app.admin_key, body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    response.body["slots"][0]["id"].as_str().unwrap().to_string()
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+async fn a_search_sees_what_another_process_or_plain_sql_changed_just_before(app: TestApp) {
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    let practice = app.practice(json!({"lat": 49.5012, "lon": 0.0951})).await;
+    let gp = app.professional(&[&practice], json!({})).await;
+    let other = app.second_process().await;
+    let first = publish(&app, &app.router, &gp, &practice, 60).await;
+    // Both processes load their index.
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![first.clone()]);
+    assert_eq!(found(&app, &other, &regulator).await, vec![first.clone()]);
+
+    // Published elsewhere: seen here.
+    let second = publish(&app, &other, &gp, &practice, 120).await;
+    assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![first.clone(), second.clone()]));
+
+    // Booked elsewhere: gone here; cancelled elsewhere: back here.
+    let booking = json!({"slot_id": first, "motif": "gp_unscheduled",
+        "patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678"}});
+    let booked = app.call_on(&other, Method::POST, "/api/v1/bookings", &regulator, booking).await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text);
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![second.clone()]);
+    let cancel = format!("/api/v1/bookings/{}/cancel", booked.body["id"].as_str().unwrap());
+    let cancelled = app.call_on(&other, Method::POST, &cancel, &regulator, json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![first.clone(), second.clone()]));
+
+    // Held elsewhere: gone until the hold lapses by the clock, with no write at all.
+    let held = app.call_on(&other, Method::POST, "/api/v1/holds", &regulator, json!({"slot_id": second})).await;
+    assert_eq!(held.status, StatusCode::CREATED, "{}", held.text);
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![first.clone()]);
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![first.clone(), second.clone()]));
+
+    // Changed by plain SQL, outside any snp process: the database's triggers journal it too.
+    app.force_slot_status(&second, "withdrawn").await;
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![first.clone()]);
+
+    // An absence declared elsewhere hides the slots it covers.
+    let absence = json!({"professional_id": gp, "from": "2026-11-24", "to": "2026-11-24"});
+    let declared = app.call_on(&other, Method::POST, "/api/v1/absences", &app.admin_key, absence).await;
+    assert_eq!(declared.status, StatusCode::CREATED, "{}", declared.text);
+    assert!(found(&app, &app.router, &regulator).await.is_empty());
+}
+
+/// PostgreSQL hands out journal sequence numbers before commit: a transaction that journals first but commits
+/// last must still be seen, and a younger one committed meanwhile must be seen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_change_committed_behind_an_older_open_transaction_is_not_missed() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    let practice = app.practice(json!({"lat": 49.5012, "lon": 0.0951})).await;
+    let gp = app.professional(&[&practice], json!({})).await;
+    let gp2 = app.professional(&[&practice], json!({})).await;
+    let old = publish(&app, &app.router, &gp, &practice, 60).await;
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![old.clone()]);
+
+    // An older transaction withdraws `old` by plain SQL and stays open…
+    let pool = sqlx::PgPool::connect(&app.settings.database.url).await.unwrap();
+    let mut older = pool.begin().await.unwrap();
+    sqlx::query("UPDATE slots SET status = 'withdrawn' WHERE id = $1").bind(&old).execute(&mut *older).await.unwrap();
+    // …while a younger one publishes and commits: seen at once, although the older one is still open.
+    let young = publish(&app, &app.router, &gp2, &practice, 90).await;
+    assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![old.clone(), young.clone()]));
+    // The older one commits last: its change is not skipped.
+    older.commit().await.unwrap();
+    assert_eq!(found(&app, &app.router, &regulator).await, vec![young.clone()]);
+    // And nothing is replayed wrongly afterwards.
+    let later = publish(&app, &app.router, &gp, &practice, 150).await;
+    assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![young, later]));
+}
