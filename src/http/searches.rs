@@ -307,10 +307,11 @@ fn resolve_location(
     }
 }
 
-/// The ranked answer, reading only the best slots of each professional near the patient: first within the
-/// département's radius; only when that radius must widen, within the widest one.
+/// The ranked answer, reading only the slots that can make the list: first within the département's radius;
+/// only when that radius must widen, within the widest one.
 fn rank(index: &SearchIndex, q: &mut Query) -> Outcome {
-    let best = Gather::Best { per_group: q.max_per_professional };
+    // Enough professionals for the list, and for the widening decision to see as many as there are.
+    let best = Gather::Top { professionals: q.limit.max(q.min_professionals) };
     let candidates = index.candidates(q, q.radius_km, q.latest, best);
     let outcome = rank_among(index, q, &candidates, &[]);
     if !outcome.widened {
@@ -455,8 +456,7 @@ fn advice(state: &AppState, index: &SearchIndex, resolved: &Resolved, outcome: &
             max_per_professional: usize::MAX,
             ..q.clone()
         };
-        let every = Gather::Best { per_group: usize::MAX };
-        let candidates = index.candidates(&alternative, outcome.radius_km, q.latest, every);
+        let candidates = index.candidates(&alternative, outcome.radius_km, q.latest, Gather::Eligible);
         let count = search(&candidates, &[], &alternative).ranked.len();
         if count > 0 {
             other_professions.push(OtherProfessionView {

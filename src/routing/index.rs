@@ -6,12 +6,12 @@
 //! Pure and synchronous: it is fed [`SearchSnapshot`]s and answers queries. Keeping it coherent with the
 //! database, across processes, is `routing::live`'s job.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::Query;
+use super::{Query, SlotView, cost_band};
 use crate::domain::geo::{BoundingBox, Coordinates, distance_km};
 use crate::domain::search::{
     BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot,
@@ -38,9 +38,14 @@ fn cells_around(center: Coordinates, km: f64) -> impl Iterator<Item = Cell> {
 /// How much of the index a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gather {
-    /// Per group, only its first `per_group` slots that pass every rule but distance, and only groups in reach
-    /// of the radius: enough for the ranking, whose best entries of a group are always its earliest ones.
-    Best { per_group: usize },
+    /// What can reach the top of the ranking, for `professionals` distinct professionals in the list: per group
+    /// in reach, its first `max_per_professional` eligible slots — and only the groups whose best slot's cost
+    /// band is no worse than that of the `professionals`-th professional's best one. Anything else is ranked
+    /// below at least that many professionals' slots. (`professionals` ≥ the professionals needed before
+    /// widening, so that the widening decision sees the same.)
+    Top { professionals: usize },
+    /// Every slot of the groups in reach that passes every rule but distance: what counting slots needs.
+    Eligible,
     /// Every bookable slot of the groups in the radius's box: what the advice needs to count exclusions.
     All,
 }
@@ -66,6 +71,40 @@ struct Group {
 impl Group {
     fn is_teleconsultation(&self) -> bool {
         self.modality == Modality::Teleconsultation
+    }
+
+    /// Its slots from the query's earliest start to `until` that no live hold keeps.
+    fn bookable<'a>(&'a self, q: &'a Query, until: DateTime<Utc>) -> impl Iterator<Item = &'a IndexedSlot> + 'a {
+        let first = self.slots.partition_point(|s| s.start < q.earliest);
+        self.slots[first..].iter().take_while(move |s| s.start < until).filter(|s| s.is_bookable(q.now))
+    }
+
+    fn view(&self, slot: &IndexedSlot) -> SlotView<'_> {
+        SlotView {
+            start: slot.start,
+            visibility: slot.visibility,
+            modality: self.modality,
+            professional: &self.professional,
+            practice: &self.practice,
+        }
+    }
+
+    fn candidate(&self, slot: &IndexedSlot) -> Candidate {
+        Candidate {
+            slot_id: slot.id.clone(),
+            start: slot.start,
+            end: slot.end,
+            modality: self.modality,
+            visibility: slot.visibility,
+            professional: self.professional.clone(),
+            practice: self.practice.clone(),
+        }
+    }
+}
+
+impl IndexedSlot {
+    fn is_bookable(&self, now: DateTime<Utc>) -> bool {
+        self.held_until.is_none_or(|until| until <= now)
     }
 }
 
@@ -224,72 +263,86 @@ impl SearchIndex {
     /// (teleconsultation: within the widest radius; without a location, teleconsultations everywhere).
     pub fn candidates(&self, q: &Query, radius_km: f64, until: DateTime<Utc>, gather: Gather) -> Vec<Candidate> {
         let mut out = Vec::new();
-        for profession in &q.professions {
-            let Some(grid) = self.grids.get(profession) else { continue };
-            match q.location {
-                Some(patient) => {
-                    let near = cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell));
-                    let tele = cells_around(patient, q.max_radius_km.max(radius_km))
-                        .filter_map(|cell| grid.teleconsultation.get(&cell));
-                    for place in near.chain(tele).flatten() {
-                        self.gather_group(place, q, radius_km, until, gather, &mut out);
+        match gather {
+            Gather::All => {
+                for place in self.places(q, radius_km) {
+                    let group = self.group(place);
+                    out.extend(group.bookable(q, until).map(|s| group.candidate(s)));
+                }
+            }
+            Gather::Eligible => {
+                for (group, _) in self.groups_in_reach(q, radius_km) {
+                    let eligible = group.bookable(q, until).filter(|s| q.slot_exclusion(group.view(s)).is_none());
+                    out.extend(eligible.map(|s| group.candidate(s)));
+                }
+            }
+            Gather::Top { professionals } => {
+                // Each group's best slot is its first eligible one: within a group, cost grows with the start.
+                let mut bests: Vec<(i64, &Group, usize)> = Vec::new();
+                for (group, distance) in self.groups_in_reach(q, radius_km) {
+                    let first = group.slots.partition_point(|s| s.start < q.earliest);
+                    let best = group.slots[first..]
+                        .iter()
+                        .take_while(|s| s.start < until)
+                        .position(|s| s.is_bookable(q.now) && q.slot_exclusion(group.view(s)).is_none());
+                    if let Some(offset) = best {
+                        let slot = &group.slots[first + offset];
+                        bests.push((cost_band(q.cost(group.view(slot), distance)), group, first + offset));
                     }
                 }
-                None => {
-                    for place in grid.teleconsultation.values().flatten() {
-                        self.gather_group(place, q, radius_km, until, gather, &mut out);
-                    }
+                bests.sort_unstable_by_key(|(band, _, _)| *band);
+                let mut seen = HashSet::new();
+                let threshold = bests
+                    .iter()
+                    .find(|(_, group, _)| seen.insert(group.professional.id.as_str()) && seen.len() >= professionals)
+                    .map_or(i64::MAX, |(band, _, _)| *band);
+                for (_, group, from) in bests.into_iter().take_while(|(band, _, _)| *band <= threshold) {
+                    let eligible = group.slots[from..]
+                        .iter()
+                        .take_while(|s| s.start < until)
+                        .filter(|s| s.is_bookable(q.now) && q.slot_exclusion(group.view(s)).is_none());
+                    out.extend(eligible.take(q.max_per_professional).map(|s| group.candidate(s)));
                 }
             }
         }
         out
     }
 
-    fn gather_group(
-        &self,
-        place: &usize,
-        q: &Query,
-        radius_km: f64,
-        until: DateTime<Utc>,
-        gather: Gather,
-        out: &mut Vec<Candidate>,
-    ) {
-        let Some(group) = &self.groups[*place] else { return };
-        let per_group = match gather {
-            Gather::All => usize::MAX,
-            Gather::Best { per_group } => {
-                if !group_in_reach(group, q, radius_km)
-                    || !q.skills.iter().all(|s| group.professional.skills.contains(s))
-                {
-                    return;
-                }
-                per_group
-            }
-        };
-        let first = group.slots.partition_point(|s| s.start < q.earliest);
-        let mut taken = 0;
-        for slot in group.slots[first..].iter().take_while(|s| s.start < until) {
-            if slot.held_until.is_some_and(|until| until > q.now) {
-                continue;
-            }
-            let candidate = Candidate {
-                slot_id: slot.id.clone(),
-                start: slot.start,
-                end: slot.end,
-                modality: group.modality,
-                visibility: slot.visibility,
-                professional: group.professional.clone(),
-                practice: group.practice.clone(),
+    fn group(&self, place: usize) -> &Group {
+        self.groups[place].as_ref().expect("the grid names live groups only")
+    }
+
+    /// The groups of the query's professions whose practice's cell is near enough (teleconsultations: within
+    /// the widest radius; without a location, all of them).
+    fn places<'a>(&'a self, q: &'a Query, radius_km: f64) -> impl Iterator<Item = usize> + 'a {
+        q.professions.iter().filter_map(|p| self.grids.get(p)).flat_map(move |grid| {
+            let (near, tele): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = match q.location {
+                Some(patient) => (
+                    cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell)).collect(),
+                    cells_around(patient, q.max_radius_km.max(radius_km))
+                        .filter_map(|cell| grid.teleconsultation.get(&cell))
+                        .collect(),
+                ),
+                None => (Vec::new(), grid.teleconsultation.values().collect()),
             };
-            if gather != Gather::All && q.exclusion_except_distance(&candidate).is_some() {
-                continue;
+            near.into_iter().chain(tele).flatten().copied()
+        })
+    }
+
+    /// The groups in reach at `radius_km` whose professional has the skills asked, with the distance that
+    /// counts for the ranking (none for teleconsultation).
+    fn groups_in_reach<'a>(
+        &'a self,
+        q: &'a Query,
+        radius_km: f64,
+    ) -> impl Iterator<Item = (&'a Group, Option<f64>)> + 'a {
+        self.places(q, radius_km).filter_map(move |place| {
+            let group = self.group(place);
+            if !q.skills.iter().all(|s| group.professional.skills.contains(s)) {
+                return None;
             }
-            out.push(candidate);
-            taken += 1;
-            if taken >= per_group {
-                break;
-            }
-        }
+            group_reach(group, q, radius_km).map(|distance| (group, distance))
+        })
     }
 
     /// Regulated bookings of each of these professionals since `since` (the fairness tie-break).
@@ -341,15 +394,16 @@ impl SearchIndex {
     }
 }
 
-/// Whether some slot of the group could be in reach at `radius_km` (the ranking decides exactly).
-fn group_in_reach(group: &Group, q: &Query, radius_km: f64) -> bool {
-    let Some(patient) = q.location else { return group.is_teleconsultation() };
+/// `Some(distance that counts)` when the group is in reach at `radius_km`, as the ranking decides it.
+fn group_reach(group: &Group, q: &Query, radius_km: f64) -> Option<Option<f64>> {
+    let Some(patient) = q.location else { return group.is_teleconsultation().then_some(None) };
     let km = distance_km(patient, group.practice.location);
-    match group.modality {
-        Modality::Teleconsultation => km <= q.max_radius_km.max(radius_km),
+    let reached = match group.modality {
+        Modality::Teleconsultation => return (km <= q.max_radius_km.max(radius_km)).then_some(None),
         Modality::InPerson => km <= radius_km,
         Modality::HomeVisit => km <= radius_km && group.professional.home_visit_radius_km.is_some_and(|r| km <= r),
-    }
+    };
+    reached.then_some(Some(km))
 }
 
 #[cfg(test)]
@@ -462,11 +516,11 @@ mod tests {
         ));
         assert_eq!(index.size(), (7, 1));
         let q = query();
-        let best = index.candidates(&q, q.radius_km, q.latest, Gather::Best { per_group: 2 });
+        let best = index.candidates(&q, q.radius_km, q.latest, Gather::Top { professionals: 5 });
         assert_eq!(ids(&best), ["first", "second"]);
         // A lapsed hold is bookable again, without any reload.
         let later = Query { now: now() + Duration::minutes(6), ..query() };
-        let best = index.candidates(&later, later.radius_km, later.latest, Gather::Best { per_group: 2 });
+        let best = index.candidates(&later, later.radius_km, later.latest, Gather::Top { professionals: 5 });
         assert_eq!(ids(&best), ["held", "first"]);
         // Gathering everything keeps what the advice counts: ineligible and distant slots too.
         let everything = index.candidates(&q, 105.0, q.latest + Duration::hours(24), Gather::All);
@@ -481,7 +535,7 @@ mod tests {
         index.replace_all(snapshot(&["a", "b"], vec![slot("a1", "a", "near", 30), slot("b1", "b", "near", 40)]));
         let q = query();
         let best = |index: &SearchIndex| {
-            let mut found = ids(&index.candidates(&q, q.radius_km, q.latest, Gather::Best { per_group: 2 }))
+            let mut found = ids(&index.candidates(&q, q.radius_km, q.latest, Gather::Top { professionals: 5 }))
                 .into_iter()
                 .map(str::to_string)
                 .collect::<Vec<_>>();
@@ -497,5 +551,62 @@ mod tests {
         assert_eq!(best(&index), ["a2"]);
         assert_eq!(index.size(), (1, 1));
         assert_eq!(index.nearest_practice(Coordinates { lat: 49.49, lon: 0.11 }, 30.0).unwrap().id, "near");
+    }
+
+    /// The pruned gathering must rank exactly as reading every eligible slot would: random territories, random
+    /// places, usual professionals, fairness counts, small and large lists.
+    #[test]
+    fn the_top_gathering_ranks_exactly_like_reading_every_eligible_slot() {
+        let mut rng = crate::dataset::Rng::new(11);
+        for round in 0..300 {
+            let professionals = 1 + rng.below(40);
+            let mut snapshot = SearchSnapshot::default();
+            for p in 0..professionals {
+                let id = format!("p{p}");
+                let practice = format!("c{}", rng.below(15));
+                snapshot.practices.push(practice_card(&practice, &mut rng));
+                snapshot.professionals.push(gp(&id));
+                snapshot.links.push((id.clone(), practice.clone()));
+                let mut minutes = rng.below(120) as i64;
+                for s in 0..rng.below(8) {
+                    minutes += 15 + 15 * rng.below(12) as i64;
+                    snapshot.slots.push(slot(&format!("{id}-{s}"), &id, &practice, minutes));
+                }
+                let recent = rng.below(3);
+                snapshot.bookings.extend((0..recent).map(|_| (id.clone(), now())));
+            }
+            let mut index = SearchIndex::default();
+            snapshot.practices.sort_by(|a, b| a.id.cmp(&b.id));
+            snapshot.practices.dedup_by(|a, b| a.id == b.id);
+            index.replace_all(snapshot);
+            let mut q = Query {
+                limit: 1 + rng.below(12),
+                radius_km: 5.0 + rng.below(30) as f64,
+                usual_professional_id: (rng.below(3) == 0).then(|| format!("p{}", rng.below(professionals))),
+                ..query()
+            };
+            q.min_professionals = 1 + rng.below(6);
+            q.widening_step_km = (round % 2 == 0).then_some(5.0);
+            let rank = |gather: Gather, q: &mut Query| {
+                let candidates = index.candidates(q, q.radius_km, q.latest, gather);
+                q.recent_bookings = index.recent_bookings(candidates.iter().map(|c| c.professional.id.as_str()), now());
+                let outcome = super::super::search(&candidates, &[], q);
+                (ids_of(&outcome.ranked), outcome.radius_km, outcome.widened)
+            };
+            let top = rank(Gather::Top { professionals: q.limit.max(q.min_professionals) }, &mut q);
+            let every = rank(Gather::Eligible, &mut q);
+            assert_eq!(top, every, "round {round}");
+        }
+    }
+
+    fn practice_card(id: &str, rng: &mut crate::dataset::Rng) -> PracticeCard {
+        // Deterministic per id, so that a practice met twice is the same one.
+        let n: f64 = id[1..].parse().unwrap();
+        let _ = rng;
+        practice(id, 49.40 + n * 0.013, 0.02 + (n * 7.0 % 15.0) * 0.012)
+    }
+
+    fn ids_of(ranked: &[super::super::Ranked]) -> Vec<String> {
+        ranked.iter().map(|r| r.candidate.slot_id.to_string()).collect()
     }
 }

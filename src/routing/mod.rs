@@ -18,6 +18,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::domain::booking::age_in_months;
 use crate::domain::geo::{Coordinates, distance_km};
 pub use crate::domain::search::{Candidate, OverbookingContact};
+use crate::domain::search::{PracticeCard, ProfessionalCard};
 use crate::domain::slot::{Modality, Visibility};
 
 /// What the regulator asked, resolved (defaults from the reason and the radius table applied).
@@ -95,20 +96,52 @@ pub struct Outcome {
     pub overbooking: Vec<(OverbookingContact, Option<f64>)>,
 }
 
+/// What the eligibility rules look at in a slot: a candidate, or a slot of the index before any candidate is
+/// built for it.
+#[derive(Clone, Copy)]
+pub(crate) struct SlotView<'a> {
+    pub start: DateTime<Utc>,
+    pub visibility: Visibility,
+    pub modality: Modality,
+    pub professional: &'a ProfessionalCard,
+    pub practice: &'a PracticeCard,
+}
+
+impl Candidate {
+    pub(crate) fn view(&self) -> SlotView<'_> {
+        SlotView {
+            start: self.start,
+            visibility: self.visibility,
+            modality: self.modality,
+            professional: &self.professional,
+            practice: &self.practice,
+        }
+    }
+}
+
 impl Query {
     /// The first rule a candidate breaks, ignoring distance.
-    pub(crate) fn exclusion_except_distance(&self, c: &Candidate) -> Option<Exclusion> {
+    fn exclusion_except_distance(&self, c: &Candidate) -> Option<Exclusion> {
+        self.slot_exclusion(c.view())
+    }
+
+    /// The first rule a slot breaks, ignoring distance.
+    pub(crate) fn slot_exclusion(&self, c: SlotView<'_>) -> Option<Exclusion> {
         if !matches!(c.visibility, Visibility::Public | Visibility::Regulation) {
             return Some(Exclusion::Visibility);
         }
         if c.start < self.earliest || c.start >= self.latest {
             return Some(Exclusion::Delay);
         }
-        self.exclusion_except_time_and_distance(c)
+        self.exclusion_ignoring_time_and_distance(c)
     }
 
     /// The first rule a candidate breaks, ignoring when it starts and how far it is.
     fn exclusion_except_time_and_distance(&self, c: &Candidate) -> Option<Exclusion> {
+        self.exclusion_ignoring_time_and_distance(c.view())
+    }
+
+    fn exclusion_ignoring_time_and_distance(&self, c: SlotView<'_>) -> Option<Exclusion> {
         if !self.professions.contains(&c.professional.profession) {
             return Some(Exclusion::Profession);
         }
@@ -136,6 +169,35 @@ impl Query {
         None
     }
 
+    /// The ranking cost of a slot: minutes until it starts + 3 × km, minus the usual professional's or
+    /// practice's bonus.
+    pub(crate) fn cost(&self, c: SlotView<'_>, distance: Option<f64>) -> f64 {
+        let minutes = (c.start - self.now).num_minutes() as f64;
+        let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
+        if self.usual_professional_id.as_deref() == Some(c.professional.id.as_str()) {
+            cost -= 120.0;
+        } else if self.usual_practice_id.as_deref() == Some(c.practice.id.as_str()) {
+            cost -= 60.0;
+        }
+        cost
+    }
+
+    /// Distance that matters for this candidate, and the smallest search radius that puts it in reach (`None`:
+    /// no radius does — a home visit beyond the professional's own radius, or no location for a slot in person).
+    fn reach_from(&self, c: &Candidate) -> (Option<f64>, Option<f64>) {
+        let Some(patient) = self.location else {
+            return (None, (c.modality == Modality::Teleconsultation).then_some(0.0));
+        };
+        let km = distance_km(patient, c.practice.location);
+        match c.modality {
+            Modality::Teleconsultation => (None, Some(0.0)),
+            Modality::HomeVisit => {
+                (Some(km), c.professional.home_visit_radius_km.is_some_and(|r| km <= r).then_some(km))
+            }
+            Modality::InPerson => (Some(km), Some(km)),
+        }
+    }
+
     /// Distance that matters for this candidate, and whether it is within `radius`.
     pub(crate) fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
         let Some(patient) = self.location else { return (None, c.modality == Modality::Teleconsultation) };
@@ -154,6 +216,15 @@ impl Query {
 /// Width of the cost bands inside which the fairness tie-break decides (≈ 15 minutes, or 5 km).
 const COST_BAND: f64 = 15.0;
 
+/// What a candidate is ranked by, in order: cost band, regulated bookings of the last 7 days, cost (the slot id
+/// breaks what remains).
+type RankKey = (i64, usize, f64);
+
+/// Costs within the same band count as equal, so that the fairness tie-break actually applies.
+pub(crate) fn cost_band(cost: f64) -> i64 {
+    (cost / COST_BAND).floor() as i64
+}
+
 /// Runs the search over the candidates (and the professionals who accept an extra patient).
 pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Query) -> Outcome {
     let mut excluded: HashMap<Exclusion, usize> = HashMap::new();
@@ -167,22 +238,28 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
             None => true,
         })
         .collect();
+    // Each candidate's distance, and the smallest radius that puts it in reach (`None`: none does), once.
+    let reach: Vec<(Option<f64>, Option<f64>)> = eligible.iter().map(|c| q.reach_from(c)).collect();
     // Widen step by step until enough professionals are in reach (only a default radius widens).
-    let in_reach = |radius: f64| -> HashSet<&str> {
-        eligible.iter().filter(|c| q.reach(c, radius).1).map(|c| c.professional.id.as_str()).collect()
-    };
     let mut radius = q.radius_km;
     if let Some(step) = q.widening_step_km {
-        while in_reach(radius).len() < q.min_professionals && radius < q.max_radius_km {
+        let mut nearest: HashMap<&str, f64> = HashMap::new();
+        for (c, (_, needed)) in eligible.iter().zip(&reach) {
+            if let Some(needed) = *needed {
+                let best = nearest.entry(c.professional.id.as_str()).or_insert(needed);
+                *best = best.min(needed);
+            }
+        }
+        let in_reach = |radius: f64| nearest.values().filter(|&&needed| needed <= radius).count();
+        while in_reach(radius) < q.min_professionals && radius < q.max_radius_km {
             radius = (radius + step).min(q.max_radius_km);
         }
     }
     let widened = radius > q.radius_km;
     let mut within = Vec::new();
     let mut beyond: Option<(f64, &Candidate)> = None;
-    for c in &eligible {
-        let (distance, ok) = q.reach(c, radius);
-        if ok {
+    for (c, (distance, needed)) in eligible.iter().zip(reach) {
+        if needed.is_some_and(|needed| needed <= radius) {
             within.push((*c, distance));
         } else {
             *excluded.entry(Exclusion::Distance).or_default() += 1;
@@ -205,29 +282,20 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
             let distance = q.reach(c, radius).0;
             Ranked { candidate: c.clone(), distance_km: distance, reasons: reasons(c, distance, q) }
         });
-    let cost = |c: &Candidate, distance: Option<f64>| -> f64 {
-        let minutes = (c.start - q.now).num_minutes() as f64;
-        let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
-        if q.usual_professional_id.as_deref() == Some(c.professional.id.as_str()) {
-            cost -= 120.0;
-        } else if q.usual_practice_id.as_deref() == Some(c.practice.id.as_str()) {
-            cost -= 60.0;
-        }
-        cost
-    };
     // Costs within the same 15-point band count as equal, so that the fairness tie-break actually applies.
-    let band = |c: &Candidate, d: Option<f64>| (cost(c, d) / COST_BAND).floor() as i64;
-    within.sort_by(|(a, da), (b, db)| {
-        band(a, *da)
-            .cmp(&band(b, *db))
-            .then_with(|| {
-                let ra = q.recent_bookings.get(&a.professional.id).copied().unwrap_or(0);
-                let rb = q.recent_bookings.get(&b.professional.id).copied().unwrap_or(0);
-                ra.cmp(&rb)
-            })
-            .then_with(|| cost(a, *da).total_cmp(&cost(b, *db)))
-            .then_with(|| a.slot_id.cmp(&b.slot_id))
+    // The keys are computed once per candidate, not once per comparison.
+    let mut keyed: Vec<(RankKey, &Candidate, Option<f64>)> = within
+        .into_iter()
+        .map(|(c, distance)| {
+            let cost = q.cost(c.view(), distance);
+            let recent = q.recent_bookings.get(&c.professional.id).copied().unwrap_or(0);
+            ((cost_band(cost), recent, cost), c, distance)
+        })
+        .collect();
+    keyed.sort_unstable_by(|(ka, a, _), (kb, b, _)| {
+        ka.0.cmp(&kb.0).then(ka.1.cmp(&kb.1)).then(ka.2.total_cmp(&kb.2)).then_with(|| a.slot_id.cmp(&b.slot_id))
     });
+    let within = keyed.into_iter().map(|(_, c, distance)| (c, distance));
     let mut per_professional: HashMap<&str, usize> = HashMap::new();
     let mut ranked = Vec::new();
     for (c, distance) in within {
