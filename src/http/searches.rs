@@ -12,12 +12,11 @@ use crate::domain::Validator;
 use crate::domain::access::Caller;
 use crate::domain::booking::{age_in_months, check_birth_date};
 use crate::domain::geo::{Coordinates, Departement, check_latitude, check_longitude};
-use crate::domain::search::OverbookingContact;
 use crate::domain::search::{SearchRecord, age_band, delay_band};
 use crate::domain::slot::{Modality, Visibility};
 use crate::domain::time::{local_rfc3339, utc_rfc3339};
 use crate::routing::index::{Gather, SearchIndex};
-use crate::routing::{Candidate, Outcome, Query, Ranked, french_km, search};
+use crate::routing::{Outcome, Query, Ranked, explain, french_km, rank, search};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -254,8 +253,8 @@ fn resolve(state: &AppState, input: &SearchInput, now: chrono::DateTime<chrono::
     })
 }
 
-/// Settles the patient's département — given, else that of the nearest practice within 30 km (the table has
-/// barycentres, not borders), else the nearest barycentre — and, unless the radius was explicit, its default
+/// Settles the patient's département — given, else that of the nearest practice within 30 km where the asked
+/// professions have slots (the table has barycentres, not borders), else the nearest barycentre — and, unless the radius was explicit, its default
 /// radius and widening step from the official SAS table.
 fn apply_departement(state: &AppState, index: &SearchIndex, resolved: &mut Resolved, explicit_radius: bool) {
     let q = &mut resolved.query;
@@ -263,7 +262,7 @@ fn apply_departement(state: &AppState, index: &SearchIndex, resolved: &mut Resol
         && let Some(location) = q.location
     {
         resolved.departement = index
-            .nearest_practice(location, 30.0)
+            .nearest_practice(q, 30.0)
             .map(|p| p.departement.clone())
             .or_else(|| state.radius_table.nearest(location).map(|r| r.departement.clone()));
     }
@@ -305,45 +304,6 @@ fn resolve_location(
             (None, None)
         }
     }
-}
-
-/// The ranked answer, reading only the slots that can make the list: first within the département's radius;
-/// only when that radius must widen, within the widest one.
-fn rank(index: &SearchIndex, q: &mut Query) -> Outcome {
-    // Enough professionals for the list, and for the widening decision to see as many as there are.
-    let best = Gather::Top { professionals: q.limit.max(q.min_professionals) };
-    let candidates = index.candidates(q, q.radius_km, q.latest, best);
-    let outcome = rank_among(index, q, &candidates, &[]);
-    if !outcome.widened {
-        return outcome;
-    }
-    let candidates = index.candidates(q, q.max_radius_km, q.latest, best);
-    rank_among(index, q, &candidates, &[])
-}
-
-/// The same search over every bookable slot around — up to a day after the delay, within the widest box —
-/// with the professionals who accept an extra patient: what the advice needs when nothing fits.
-fn explain(index: &SearchIndex, q: &mut Query) -> Outcome {
-    let Some(location) = q.location else {
-        let candidates = index.candidates(q, q.max_radius_km, q.latest + Duration::hours(24), Gather::All);
-        return rank_among(index, q, &candidates, &[]);
-    };
-    // Home visits reach up to the professionals' own radius (≤ 100 km): a box a little wider than both.
-    let around_km = q.max_radius_km.max(100.0) + 5.0;
-    let candidates = index.candidates(q, around_km, q.latest + Duration::hours(24), Gather::All);
-    let contacts = index.overbooking_contacts(&q.professions, location, around_km, q.now);
-    rank_among(index, q, &candidates, &contacts)
-}
-
-fn rank_among(
-    index: &SearchIndex,
-    q: &mut Query,
-    candidates: &[Candidate],
-    contacts: &[OverbookingContact],
-) -> Outcome {
-    let professionals = candidates.iter().map(|c| c.professional.id.as_str());
-    q.recent_bookings = index.recent_bookings(professionals, q.now - Duration::days(7));
-    search(candidates, contacts, q)
 }
 
 fn candidate_view(state: &AppState, r: &Ranked) -> CandidateView {

@@ -79,6 +79,17 @@ impl Group {
         self.slots[first..].iter().take_while(move |s| s.start < until).filter(|s| s.is_bookable(q.now))
     }
 
+    /// The index of its first slot before `until` that no live hold keeps and that passes every rule but
+    /// distance: its best, since within a group the cost grows with the start.
+    fn first_eligible(&self, q: &Query, until: DateTime<Utc>) -> Option<usize> {
+        let first = self.slots.partition_point(|s| s.start < q.earliest);
+        self.slots[first..]
+            .iter()
+            .take_while(|s| s.start < until)
+            .position(|s| s.is_bookable(q.now) && q.slot_exclusion(self.view(s)).is_none())
+            .map(|offset| first + offset)
+    }
+
     fn view(&self, slot: &IndexedSlot) -> SlotView<'_> {
         SlotView {
             start: slot.start,
@@ -129,7 +140,6 @@ struct ProfessionGrid {
 #[derive(Debug, Default)]
 pub struct SearchIndex {
     practices: HashMap<String, Arc<PracticeCard>>,
-    practice_cells: HashMap<Cell, Vec<Arc<PracticeCard>>>,
     professionals: HashMap<String, Entry>,
     /// A slab: group ids stay valid while the group lives; freed places are reused.
     groups: Vec<Option<Group>>,
@@ -215,14 +225,9 @@ impl SearchIndex {
         if self.practices.get(&practice.id).is_some_and(|known| **known == practice) {
             return;
         }
-        if let Some(old) = self.practices.remove(&practice.id)
-            && let Some(cell) = self.practice_cells.get_mut(&cell_of(old.location))
-        {
-            cell.retain(|p| p.id != old.id);
-        }
-        let practice = Arc::new(practice);
-        self.practice_cells.entry(cell_of(practice.location)).or_default().push(practice.clone());
-        self.practices.insert(practice.id.clone(), practice);
+        // Groups keep the card they were built with until their professional is reloaded — which the journal
+        // does for every professional of a changed practice.
+        self.practices.insert(practice.id.clone(), Arc::new(practice));
     }
 
     fn add_group(&mut self, group: Group) -> usize {
@@ -277,17 +282,11 @@ impl SearchIndex {
                 }
             }
             Gather::Top { professionals } => {
-                // Each group's best slot is its first eligible one: within a group, cost grows with the start.
                 let mut bests: Vec<(i64, &Group, usize)> = Vec::new();
                 for (group, distance) in self.groups_in_reach(q, radius_km) {
-                    let first = group.slots.partition_point(|s| s.start < q.earliest);
-                    let best = group.slots[first..]
-                        .iter()
-                        .take_while(|s| s.start < until)
-                        .position(|s| s.is_bookable(q.now) && q.slot_exclusion(group.view(s)).is_none());
-                    if let Some(offset) = best {
-                        let slot = &group.slots[first + offset];
-                        bests.push((cost_band(q.cost(group.view(slot), distance)), group, first + offset));
+                    if let Some(best) = group.first_eligible(q, until) {
+                        let band = cost_band(q.cost(group.view(&group.slots[best]), distance));
+                        bests.push((band, group, best));
                     }
                 }
                 bests.sort_unstable_by_key(|(band, _, _)| *band);
@@ -308,6 +307,20 @@ impl SearchIndex {
         out
     }
 
+    /// For each professional with an eligible slot in reach at `radius_km`, the smallest radius that reaches
+    /// one (0 for teleconsultation): what the widening counts.
+    pub fn nearest_reach(&self, q: &Query, radius_km: f64) -> Vec<f64> {
+        let mut nearest: HashMap<&str, f64> = HashMap::new();
+        for (group, distance) in self.groups_in_reach(q, radius_km) {
+            if group.first_eligible(q, q.latest).is_some() {
+                let needed = distance.unwrap_or(0.0);
+                let best = nearest.entry(group.professional.id.as_str()).or_insert(needed);
+                *best = best.min(needed);
+            }
+        }
+        nearest.into_values().collect()
+    }
+
     fn group(&self, place: usize) -> &Group {
         self.groups[place].as_ref().expect("the grid names live groups only")
     }
@@ -319,7 +332,7 @@ impl SearchIndex {
             let (near, tele): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = match q.location {
                 Some(patient) => (
                     cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell)).collect(),
-                    cells_around(patient, q.max_radius_km.max(radius_km))
+                    cells_around(patient, q.max_radius_km)
                         .filter_map(|cell| grid.teleconsultation.get(&cell))
                         .collect(),
                 ),
@@ -382,11 +395,12 @@ impl SearchIndex {
             .collect()
     }
 
-    /// The practice nearest to `location`, if one is within `km`.
-    pub fn nearest_practice(&self, location: Coordinates, km: f64) -> Option<Arc<PracticeCard>> {
-        cells_around(location, km)
-            .filter_map(|cell| self.practice_cells.get(&cell))
-            .flatten()
+    /// The practice nearest to the patient, within `km`, where a professional of the asked professions has
+    /// slots (the département is inferred from it).
+    pub fn nearest_practice(&self, q: &Query, km: f64) -> Option<Arc<PracticeCard>> {
+        let location = q.location?;
+        self.places(q, km)
+            .map(|place| &self.group(place).practice)
             .map(|p| (distance_km(location, p.location), p))
             .filter(|(d, _)| *d <= km)
             .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
@@ -399,7 +413,7 @@ fn group_reach(group: &Group, q: &Query, radius_km: f64) -> Option<Option<f64>> 
     let Some(patient) = q.location else { return group.is_teleconsultation().then_some(None) };
     let km = distance_km(patient, group.practice.location);
     let reached = match group.modality {
-        Modality::Teleconsultation => return (km <= q.max_radius_km.max(radius_km)).then_some(None),
+        Modality::Teleconsultation => return (km <= q.max_radius_km).then_some(None),
         Modality::InPerson => km <= radius_km,
         Modality::HomeVisit => km <= radius_km && group.professional.home_visit_radius_km.is_some_and(|r| km <= r),
     };
@@ -550,11 +564,12 @@ mod tests {
         index.apply(&["b".to_string()], SearchSnapshot::default());
         assert_eq!(best(&index), ["a2"]);
         assert_eq!(index.size(), (1, 1));
-        assert_eq!(index.nearest_practice(Coordinates { lat: 49.49, lon: 0.11 }, 30.0).unwrap().id, "near");
+        assert_eq!(index.nearest_practice(&q, 30.0).unwrap().id, "near");
+        assert!(index.nearest_practice(&Query { professions: vec!["midwife".into()], ..query() }, 30.0).is_none());
     }
 
-    /// The pruned gathering must rank exactly as reading every eligible slot would: random territories, random
-    /// places, usual professionals, fairness counts, small and large lists.
+    /// The engine's pruned reading must rank exactly as reading every eligible slot would: random territories,
+    /// usual professionals, fairness counts, small and large lists, explicit and widening radii.
     #[test]
     fn the_top_gathering_ranks_exactly_like_reading_every_eligible_slot() {
         let mut rng = crate::dataset::Rng::new(11);
@@ -586,16 +601,20 @@ mod tests {
                 ..query()
             };
             q.min_professionals = 1 + rng.below(6);
-            q.widening_step_km = (round % 2 == 0).then_some(5.0);
-            let rank = |gather: Gather, q: &mut Query| {
-                let candidates = index.candidates(q, q.radius_km, q.latest, gather);
-                q.recent_bookings = index.recent_bookings(candidates.iter().map(|c| c.professional.id.as_str()), now());
-                let outcome = super::super::search(&candidates, &[], q);
-                (ids_of(&outcome.ranked), outcome.radius_km, outcome.widened)
-            };
-            let top = rank(Gather::Top { professionals: q.limit.max(q.min_professionals) }, &mut q);
-            let every = rank(Gather::Eligible, &mut q);
-            assert_eq!(top, every, "round {round}");
+            q.widening_step_km = (round % 2 == 0).then_some(5.0 + rng.below(10) as f64);
+            // What the engine answers…
+            let fast = super::super::rank(&index, &mut q.clone());
+            // …and the ranking over every eligible slot within the widest radius.
+            let mut exact_query = q.clone();
+            let every = index.candidates(&q, q.max_radius_km, q.latest, Gather::Eligible);
+            exact_query.recent_bookings =
+                index.recent_bookings(every.iter().map(|c| c.professional.id.as_str()), now());
+            let exact = super::super::search(&every, &[], &exact_query);
+            assert_eq!(
+                (ids_of(&fast.ranked), fast.radius_km, fast.widened),
+                (ids_of(&exact.ranked), exact.radius_km, exact.widened),
+                "round {round}"
+            );
         }
     }
 
@@ -603,7 +622,8 @@ mod tests {
         // Deterministic per id, so that a practice met twice is the same one.
         let n: f64 = id[1..].parse().unwrap();
         let _ = rng;
-        practice(id, 49.40 + n * 0.013, 0.02 + (n * 7.0 % 15.0) * 0.012)
+        // Spread over ≈ 80 km north–south, so that some searches must widen.
+        practice(id, 49.40 + n * 0.05, 0.02 + (n * 7.0 % 15.0) * 0.012)
     }
 
     fn ids_of(ranked: &[super::super::Ranked]) -> Vec<String> {

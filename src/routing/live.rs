@@ -50,7 +50,7 @@ impl LiveIndex {
         LiveIndex { store, clock, index: RwLock::default(), sync: tokio::sync::Mutex::default() }
     }
 
-    /// The index as it stands (call [`LiveIndex::refresh`] first).
+    /// The index as it stands (call [`LiveIndex::refresh`] first, which also rebuilds it after a panic).
     pub fn read(&self) -> RwLockReadGuard<'_, SearchIndex> {
         self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -63,6 +63,11 @@ impl LiveIndex {
             return Ok(()); // a pass that started after we arrived has just finished
         }
         let started = Instant::now();
+        if self.index.is_poisoned() {
+            // A panic while applying a change may have left the index half-changed: rebuild it.
+            self.index.clear_poison();
+            sync.cursor = None;
+        }
         let stale = sync.last_pass.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
         if stale || sync.cursor.is_none() {
             self.load_everything(&mut sync).await?;
@@ -89,17 +94,23 @@ impl LiveIndex {
 
     async fn replay_journal(&self, sync: &mut SyncState) -> Result<(), StoreError> {
         let Some(mut cursor) = sync.cursor else { return Ok(()) };
+        // Worked on a copy, saved only on success: after an error, the next pass starts from what held before.
+        let mut ahead = sync.applied_ahead.clone();
         let mut read_from = cursor;
+        // Each page is read in its own snapshot. Once an entry is not settled, an older transaction was still
+        // running: a later page may find entries settled meanwhile that lie *after* entries of that transaction
+        // this pass never read. So the cursor stops at the first unsettled entry of the pass.
+        let mut blocked = false;
         let mut changed = BTreeSet::new();
         loop {
             let entries = self.store.read_search_journal(read_from, JOURNAL_PAGE).await?;
             for entry in &entries {
-                // Settled entries come first (they are the oldest): the cursor moves over them only.
-                let fresh = if entry.settled {
+                let fresh = if entry.settled && !blocked {
                     cursor = entry.cursor;
-                    !sync.applied_ahead.remove(&entry.cursor)
+                    !ahead.remove(&entry.cursor)
                 } else {
-                    sync.applied_ahead.insert(entry.cursor)
+                    blocked = true;
+                    ahead.insert(entry.cursor)
                 };
                 if fresh {
                     changed.insert(entry.professional_id.clone());
@@ -111,12 +122,9 @@ impl LiveIndex {
             }
         }
         let changed: Vec<String> = changed.into_iter().collect();
-        if let Err(error) = self.reload(&changed).await {
-            // Nothing is lost: the cursor has not moved, and entries marked applied ahead will be reloaded again.
-            sync.applied_ahead.clear();
-            return Err(error);
-        }
+        self.reload(&changed).await?;
         sync.cursor = Some(cursor);
+        sync.applied_ahead = ahead;
         Ok(())
     }
 

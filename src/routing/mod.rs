@@ -1,11 +1,12 @@
-//! Search and ranking, pure over candidates: given the bookable slots of a time window (from the store) and what
+//! Search and ranking, pure over candidates: given bookable slots (read from the in-memory [`index`]) and what
 //! the regulator asked, decide which are eligible, widen the radius until enough professionals are in reach,
 //! rank them, say why each is there, and — when nothing fits — say why and what to try.
 //!
 //! Ranking, deterministic and documented: cost = minutes until the start + 3 × km (in person and home visit;
 //! teleconsultation has no distance), minus 120 for the patient's usual professional and 60 for their usual
-//! practice; ties go to the professional with fewer regulated bookings in the last 7 days (fairness), then to
-//! the earlier start, then to the slot id. At most `max_per_professional` slots per professional are listed.
+//! practice; costs compare in bands of 15, within which the professional with fewer regulated bookings in the
+//! last 7 days comes first (fairness), then the lower cost, then the slot id. At most `max_per_professional`
+//! slots per professional are listed.
 
 pub mod index;
 pub mod live;
@@ -13,13 +14,14 @@ pub mod radius;
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domain::booking::age_in_months;
 use crate::domain::geo::{Coordinates, distance_km};
 pub use crate::domain::search::{Candidate, OverbookingContact};
 use crate::domain::search::{PracticeCard, ProfessionalCard};
 use crate::domain::slot::{Modality, Visibility};
+use index::{Gather, SearchIndex};
 
 /// What the regulator asked, resolved (defaults from the reason and the radius table applied).
 #[derive(Debug, Clone)]
@@ -190,7 +192,7 @@ impl Query {
         };
         let km = distance_km(patient, c.practice.location);
         match c.modality {
-            Modality::Teleconsultation => (None, Some(0.0)),
+            Modality::Teleconsultation => (None, (km <= self.max_radius_km).then_some(0.0)),
             Modality::HomeVisit => {
                 (Some(km), c.professional.home_visit_radius_km.is_some_and(|r| km <= r).then_some(km))
             }
@@ -199,11 +201,12 @@ impl Query {
     }
 
     /// Distance that matters for this candidate, and whether it is within `radius`.
-    pub(crate) fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
+    fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
         let Some(patient) = self.location else { return (None, c.modality == Modality::Teleconsultation) };
         let km = distance_km(patient, c.practice.location);
         match c.modality {
-            Modality::Teleconsultation => (None, true),
+            // No distance in the cost; offered from the territory of the widest search only.
+            Modality::Teleconsultation => (None, km <= self.max_radius_km),
             // The professional travels: the patient must be within their own radius (and the search's).
             Modality::HomeVisit => {
                 (Some(km), c.professional.home_visit_radius_km.is_some_and(|r| km <= r) && km <= radius)
@@ -225,6 +228,19 @@ pub(crate) fn cost_band(cost: f64) -> i64 {
     (cost / COST_BAND).floor() as i64
 }
 
+/// The radius the search settles on: the asked one, widened step by step (only a default radius widens) until
+/// `min_professionals` are in reach, given each professional's smallest radius that reaches them.
+pub(crate) fn widened_radius(q: &Query, nearest_reach: &[f64]) -> f64 {
+    let mut radius = q.radius_km;
+    if let Some(step) = q.widening_step_km {
+        let in_reach = |radius: f64| nearest_reach.iter().filter(|&&needed| needed <= radius).count();
+        while in_reach(radius) < q.min_professionals && radius < q.max_radius_km {
+            radius = (radius + step).min(q.max_radius_km);
+        }
+    }
+    radius
+}
+
 /// Runs the search over the candidates (and the professionals who accept an extra patient).
 pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Query) -> Outcome {
     let mut excluded: HashMap<Exclusion, usize> = HashMap::new();
@@ -241,20 +257,14 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
     // Each candidate's distance, and the smallest radius that puts it in reach (`None`: none does), once.
     let reach: Vec<(Option<f64>, Option<f64>)> = eligible.iter().map(|c| q.reach_from(c)).collect();
     // Widen step by step until enough professionals are in reach (only a default radius widens).
-    let mut radius = q.radius_km;
-    if let Some(step) = q.widening_step_km {
-        let mut nearest: HashMap<&str, f64> = HashMap::new();
-        for (c, (_, needed)) in eligible.iter().zip(&reach) {
-            if let Some(needed) = *needed {
-                let best = nearest.entry(c.professional.id.as_str()).or_insert(needed);
-                *best = best.min(needed);
-            }
-        }
-        let in_reach = |radius: f64| nearest.values().filter(|&&needed| needed <= radius).count();
-        while in_reach(radius) < q.min_professionals && radius < q.max_radius_km {
-            radius = (radius + step).min(q.max_radius_km);
+    let mut nearest: HashMap<&str, f64> = HashMap::new();
+    for (c, (_, needed)) in eligible.iter().zip(&reach) {
+        if let Some(needed) = *needed {
+            let best = nearest.entry(c.professional.id.as_str()).or_insert(needed);
+            *best = best.min(needed);
         }
     }
+    let radius = widened_radius(q, &nearest.into_values().collect::<Vec<_>>());
     let widened = radius > q.radius_km;
     let mut within = Vec::new();
     let mut beyond: Option<(f64, &Candidate)> = None;
@@ -340,6 +350,51 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
         }),
         overbooking,
     }
+}
+
+/// The ranked answer, reading only the slots that can make the list: within the asked (or département's)
+/// radius; when that radius must widen, within the widened radius, settled first from every professional's
+/// nearest eligible slot.
+pub fn rank(index: &SearchIndex, q: &mut Query) -> Outcome {
+    // Enough professionals for the list, and for the widening decision to see as many as there are.
+    let top = Gather::Top { professionals: q.limit.max(q.min_professionals) };
+    let candidates = index.candidates(q, q.radius_km, q.latest, top);
+    let outcome = rank_among(index, q, &candidates, &[]);
+    if !outcome.widened {
+        return outcome;
+    }
+    // Too few in reach: settle the widened radius from every professional's nearest eligible slot, then rank
+    // as if that radius had been asked (pruning at the widest radius would count professionals left outside).
+    let radius = widened_radius(q, &index.nearest_reach(q, q.max_radius_km));
+    let mut settled = Query { radius_km: radius, widening_step_km: None, ..q.clone() };
+    let candidates = index.candidates(&settled, radius, q.latest, top);
+    let outcome = rank_among(index, &mut settled, &candidates, &[]);
+    Outcome { widened: radius > q.radius_km, ..outcome }
+}
+
+/// The same search over every bookable slot around — up to a day after the delay, within the widest box —
+/// with the professionals who accept an extra patient: what the advice needs when nothing fits.
+pub fn explain(index: &SearchIndex, q: &mut Query) -> Outcome {
+    let Some(location) = q.location else {
+        let candidates = index.candidates(q, q.max_radius_km, q.latest + Duration::hours(24), Gather::All);
+        return rank_among(index, q, &candidates, &[]);
+    };
+    // Home visits reach up to the professionals' own radius (≤ 100 km): a box a little wider than both.
+    let around_km = q.max_radius_km.max(100.0) + 5.0;
+    let candidates = index.candidates(q, around_km, q.latest + Duration::hours(24), Gather::All);
+    let contacts = index.overbooking_contacts(&q.professions, location, around_km, q.now);
+    rank_among(index, q, &candidates, &contacts)
+}
+
+fn rank_among(
+    index: &SearchIndex,
+    q: &mut Query,
+    candidates: &[Candidate],
+    contacts: &[OverbookingContact],
+) -> Outcome {
+    let professionals = candidates.iter().map(|c| c.professional.id.as_str());
+    q.recent_bookings = index.recent_bookings(professionals, q.now - Duration::days(7));
+    search(candidates, contacts, q)
 }
 
 /// Short French phrases a regulator reads aloud.

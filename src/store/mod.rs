@@ -303,7 +303,8 @@ pub trait Store: Send + Sync + 'static {
     async fn search_journal_head(&self) -> Result<JournalCursor, StoreError>;
     /// Journal entries after `after`, in cursor order (at most `limit`).
     async fn read_search_journal(&self, after: JournalCursor, limit: u32) -> Result<Vec<JournalEntry>, StoreError>;
-    /// Journal entries older than an hour: every process has replayed them long ago.
+    /// Journal entries committed over an hour ago (by the marks of earlier passes): every live process has
+    /// replayed them long ago.
     async fn prune_search_journal(&self) -> Result<u64, StoreError>;
     /// What the search index needs about these professionals (all of them with `None`): their slots starting
     /// from `slots_from`, their bookings made from `bookings_from`.

@@ -80,6 +80,11 @@ impl PostgresStore {
         format!("IN (SELECT jsonb_array_elements_text((${n}::text)::jsonb))")
     }
 
+    /// A read transaction on one snapshot (READ COMMITTED would give each statement its own).
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+    }
+
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
@@ -119,10 +124,26 @@ impl_store!(PostgresStore, Postgres, "postgres", {
             .collect()
     }
 
+    /// Deletes the rows of transactions older than the horizon marked over an hour ago (all over for an hour at
+    /// least, so replayed by every live process), then marks the horizon now.
     async fn prune_search_journal(&self) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM search_journal WHERE created_at < clock_timestamp() - interval '1 hour'")
-            .execute(&self.pool)
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "DELETE FROM search_journal WHERE txid < (SELECT MAX(horizon) FROM search_journal_marks \
+             WHERE taken_at < clock_timestamp() - interval '1 hour')",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO search_journal_marks (taken_at, horizon) \
+             VALUES (clock_timestamp(), pg_snapshot_xmin(pg_current_snapshot()))",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM search_journal_marks WHERE taken_at < clock_timestamp() - interval '3 hours'")
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

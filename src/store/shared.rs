@@ -804,14 +804,11 @@ macro_rules! impl_store {
                     };
                     template.replace("{ids1}", &one).replace("{ids2}", &two)
                 };
-                // A read transaction: one consistent picture of these professionals.
-                let mut tx = self.pool.begin().await?;
+                // One consistent picture of these professionals.
+                let mut tx = self.begin_snapshot().await?;
                 let professionals_sql = sql(sql::SNAPSHOT_PROFESSIONALS);
                 let links_sql = sql(sql::SNAPSHOT_LINKS);
-                let practices_sql = match ids {
-                    Some(_) => sql(sql::SNAPSHOT_PRACTICES),
-                    None => sql::SNAPSHOT_ALL_PRACTICES.to_string(),
-                };
+                let practices_sql = sql(sql::SNAPSHOT_PRACTICES);
                 let (slots_sql, absences_sql, bookings_sql) =
                     (sql(sql::SNAPSHOT_SLOTS), sql(sql::SNAPSHOT_ABSENCES), sql(sql::SNAPSHOT_BOOKINGS));
                 let mut professionals = sqlx::query_as::<_, CardProfessionalRow>(sqlx::AssertSqlSafe(professionals_sql));

@@ -296,7 +296,8 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 
 // --- search -----------------------------------------------------------------------------------------------
 
-/// The search index's snapshot queries. `{idsN}` becomes the backend's "in this JSON list of ids" test, bound as
+/// The search index's snapshot queries (practices: those professionals work at — also on a full load, so that
+/// every process knows the same ones). `{idsN}` becomes the backend's "in this JSON list of ids" test, bound as
 /// `$N` (`IS NOT NULL` for a full load, which binds nothing there).
 pub const SNAPSHOT_PROFESSIONALS: &str = "SELECT p.id, p.first_name, p.last_name, p.profession, \
     p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, p.accepts_overbooking, \
@@ -307,8 +308,6 @@ pub const SNAPSHOT_LINKS: &str =
 pub const SNAPSHOT_PRACTICES: &str = "SELECT id, name, address, postal_code, commune, phone, lat, lon, \
     departement, timezone FROM practices WHERE id IN \
     (SELECT practice_id FROM professional_practices WHERE professional_id {ids1})";
-pub const SNAPSHOT_ALL_PRACTICES: &str = "SELECT id, name, address, postal_code, commune, phone, lat, lon, \
-    departement, timezone FROM practices";
 /// Free and held slots, except those inside an absence (a search never offers them).
 pub const SNAPSHOT_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
     s.modality, s.visibility, s.status, s.hold_expires_at FROM slots s \

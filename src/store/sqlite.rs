@@ -70,6 +70,11 @@ impl SqliteStore {
         format!("IN (SELECT value FROM json_each(${n}))")
     }
 
+    /// A read transaction: in WAL mode it reads one snapshot from its first read to its end.
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
     /// A write transaction that takes the database's write lock at once.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
@@ -116,10 +121,23 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
             .collect())
     }
 
+    /// Deletes what the journal already held at a mark taken over an hour ago, then marks where it ends now.
     async fn prune_search_journal(&self) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "DELETE FROM search_journal WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')",
+            "DELETE FROM search_journal WHERE seq <= (SELECT MAX(seq) FROM search_journal_marks \
+             WHERE taken_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'))",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO search_journal_marks (taken_at, seq) \
+             SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), COALESCE(MAX(seq), 0) FROM search_journal",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM search_journal_marks WHERE taken_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 hours')",
         )
         .execute(&mut *tx)
         .await?;

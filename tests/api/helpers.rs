@@ -256,6 +256,18 @@ impl TestApp {
             sqlx::query_scalar(sql).bind(bind).fetch_one(&pool).await.unwrap()
         }
     }
+
+    /// Runs a statement of the test's own, in the dialect of the test's database.
+    pub async fn execute(&self, sqlite: &str, postgres: &str) {
+        let url = &self.settings.database.url;
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_string())).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(postgres.to_string())).execute(&pool).await.unwrap();
+        }
+    }
 }
 
 pub async fn issue_key(

@@ -10,7 +10,10 @@ use snp::domain::access::Role;
 use crate::helpers::{TestApp, slot};
 use crate::on_both_databases;
 
-on_both_databases!(a_search_sees_what_another_process_or_plain_sql_changed_just_before);
+on_both_databases!(
+    a_search_sees_what_another_process_or_plain_sql_changed_just_before,
+    the_journal_is_pruned_only_behind_a_mark_over_an_hour_old,
+);
 
 /// Le Havre.
 fn search_body() -> Value {
@@ -110,4 +113,33 @@ async fn postgres_a_change_committed_behind_an_older_open_transaction_is_not_mis
     // And nothing is replayed wrongly afterwards.
     let later = publish(&app, &app.router, &gp, &practice, 150).await;
     assert_eq!(found(&app, &app.router, &regulator).await, sorted(vec![young, later]));
+}
+
+async fn the_journal_is_pruned_only_behind_a_mark_over_an_hour_old(app: TestApp) {
+    let regulator = app.key(Role::Regulator, None, &[]).await;
+    let practice = app.practice(json!({"lat": 49.5012, "lon": 0.0951})).await;
+    let gp = app.professional(&[&practice], json!({})).await;
+    let first = publish(&app, &app.router, &gp, &practice, 60).await;
+    let journal = || app.count("SELECT COUNT(*) FROM search_journal WHERE professional_id <> $1", "");
+    let before = journal().await;
+    assert!(before > 0);
+    // No mark an hour old yet: nothing goes, however old the rows (this pass only marks).
+    assert_eq!(app.store.prune_search_journal().await.unwrap(), 0);
+    assert_eq!(journal().await, before);
+    // A mark taken two hours ago where the journal ended then (on PostgreSQL, a transaction id younger than all
+    // written so far, so that concurrent tests cannot move it), and a change since.
+    app.execute(
+        "INSERT INTO search_journal_marks (taken_at, seq) \
+         SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 hours'), MAX(seq) FROM search_journal",
+        "INSERT INTO search_journal_marks (taken_at, horizon) \
+         VALUES (clock_timestamp() - interval '2 hours', pg_current_xact_id())",
+    )
+    .await;
+    let second = publish(&app, &app.router, &gp, &practice, 120).await;
+    let after_second = journal().await;
+    assert_eq!(app.store.prune_search_journal().await.unwrap() as i64, before);
+    assert_eq!(journal().await, after_second - before, "only what the mark had seen goes");
+    // Searching (a fresh process: a full load, then replay) is unaffected.
+    let other = app.second_process().await;
+    assert_eq!(found(&app, &other, &regulator).await, sorted(vec![first, second]));
 }
