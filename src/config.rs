@@ -27,6 +27,7 @@ pub struct Settings {
     pub slots: SlotSettings,
     pub availability: AvailabilitySettings,
     pub booking: BookingSettings,
+    pub notifications: NotificationSettings,
     pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
@@ -97,6 +98,15 @@ pub struct SearchSettings {
 #[serde(deny_unknown_fields)]
 pub struct BookingSettings {
     pub hold_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Local time (HH:MM) of the patient's reminder the evening before; empty: none.
+    pub reminder_evening_before: String,
+    /// Reminders this many hours before the start.
+    pub reminder_hours_before: Vec<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +197,15 @@ impl Settings {
         if !(30..=3600).contains(&self.booking.hold_seconds) {
             return invalid("booking.hold_seconds must be between 30 and 3600".into());
         }
+        let n = &self.notifications;
+        if !n.reminder_evening_before.is_empty()
+            && chrono::NaiveTime::parse_from_str(&n.reminder_evening_before, "%H:%M").is_err()
+        {
+            return invalid("notifications.reminder_evening_before must be HH:MM, or empty for none".into());
+        }
+        if n.reminder_hours_before.iter().any(|h| !(1..=72).contains(h)) {
+            return invalid("notifications.reminder_hours_before: each between 1 and 72".into());
+        }
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
             .map_err(|m| ConfigError::Invalid(format!("{m} (config/motifs.toml or the --config file)")))
@@ -194,6 +213,14 @@ impl Settings {
 
     pub fn catalogue(&self) -> Catalogue {
         Catalogue { professions: self.professions.clone(), skills: self.skills.clone() }
+    }
+
+    pub fn reminder_policy(&self) -> crate::domain::notification::ReminderPolicy {
+        crate::domain::notification::ReminderPolicy {
+            evening_before: chrono::NaiveTime::parse_from_str(&self.notifications.reminder_evening_before, "%H:%M")
+                .ok(),
+            hours_before: self.notifications.reminder_hours_before.clone(),
+        }
     }
 
     pub fn slot_rules(&self) -> SlotRules {

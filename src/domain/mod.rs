@@ -4,6 +4,33 @@
 //! so every rule can be tested with plain values. Validation collects *all* failing fields at once, because a
 //! professional fixing a form wants the whole list, not one error per round-trip.
 
+/// A closed set of values with their text form (API, database): `as_str`, `parse`, `ALL`, `expected`.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw)
+            }
+
+            /// The accepted values, for error messages.
+            pub fn expected() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod api_key;
 pub mod availability;
@@ -13,6 +40,7 @@ pub mod geo;
 pub mod holidays;
 pub mod identifiers;
 pub mod motif;
+pub mod notification;
 pub mod phone;
 pub mod practice;
 pub mod professional;

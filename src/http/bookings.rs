@@ -16,6 +16,7 @@ use super::{ApiError, AppState, Lookups, idempotency, new_id, page};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Role};
 use crate::domain::booking::{Booking, BookingStatus, Outcome, Patient, PatientInput, optional_text};
+use crate::domain::notification::{self, Appointment};
 use crate::domain::slot::{Slot, Visibility};
 use crate::domain::time::utc_rfc3339;
 use crate::store::{BookingFilter, StoreError};
@@ -197,11 +198,14 @@ async fn book(
             }
         },
     };
+    let professional = match &slot {
+        Some(slot) => state.store.get_professional(&slot.professional_id).await?,
+        None => None,
+    };
     // The slot must suit the reason: profession, skills, and the patient's age on the day.
     if let (Some(slot), Some(motif), Some(patient)) = (&slot, motif, &patient) {
-        let professional = state.store.get_professional(&slot.professional_id).await?;
         let age = patient.age_in_months(slot.start.with_timezone(&slot.timezone).date_naive());
-        if let Some(professional) = professional {
+        if let Some(professional) = &professional {
             let fits = motif.professions.contains(&professional.profession)
                 && motif.skills.iter().all(|s| professional.skills.contains(s));
             if !fits {
@@ -239,7 +243,14 @@ async fn book(
         cancel_reason: None,
         outcome_at: None,
     };
-    state.store.create_booking(&booking, now).await?;
+    let appointment = Appointment {
+        booking: &booking,
+        start: slot.start,
+        timezone: slot.timezone,
+        professional_email: professional.as_ref().and_then(|p| p.email.as_deref()),
+    };
+    let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);
+    state.store.create_booking(&booking, now, &messages).await?;
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
     let stored =
         state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
@@ -350,13 +361,22 @@ pub async fn cancel(
     Path(id): Path<String>,
     body: Result<Json<CancelInput>, ApiError>,
 ) -> Result<axum::Json<BookingView>, ApiError> {
-    let (_, slot) = readable(&state, &caller, &id).await?;
+    let (booking, slot) = readable(&state, &caller, &id).await?;
     if !caller.may_cancel_booking(&slot.professional_id) {
         return Err(ApiError::Forbidden("Bookings are cancelled by the regulator or the professional.".into()));
     }
     let Json(input) = body?;
     let reason = optional_text(input.reason.as_deref(), 500).map_err(|m| ApiError::invalid("reason", m))?;
-    state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), state.clock.now()).await?;
+    let now = state.clock.now();
+    let professional = state.store.get_professional(&slot.professional_id).await?;
+    let appointment = Appointment {
+        booking: &booking,
+        start: slot.start,
+        timezone: slot.timezone,
+        professional_email: professional.as_ref().and_then(|p| p.email.as_deref()),
+    };
+    let messages = notification::on_cancellation(&appointment, now, new_id);
+    state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), now, &messages).await?;
     tracing::info!(booking_id = %id, "booking cancelled");
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
@@ -388,4 +408,46 @@ pub async fn outcome(
     tracing::info!(booking_id = %id, "booking outcome recorded");
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
+}
+
+/// One message about a booking, as the regulator and the professional see it (not its address).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    channel: notification::Channel,
+    recipient: notification::Recipient,
+    kind: notification::Kind,
+    status: notification::Delivery,
+    /// Not sent before this instant (UTC).
+    due_at: String,
+    attempts: u32,
+    last_error: Option<String>,
+    sent_at: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/bookings/{id}/notifications", tag = "booking", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Booking id")),
+    responses((status = 200, body = [NotificationView]), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<NotificationView>>, ApiError> {
+    readable(&state, &caller, &id).await?;
+    let messages = state.store.list_notifications(&id).await?;
+    Ok(axum::Json(
+        messages
+            .into_iter()
+            .map(|m| NotificationView {
+                channel: m.channel,
+                recipient: m.recipient,
+                kind: m.kind,
+                status: m.status,
+                due_at: utc_rfc3339(m.due_at),
+                attempts: m.attempts,
+                last_error: m.last_error,
+                sent_at: m.sent_at.map(utc_rfc3339),
+            })
+            .collect(),
+    ))
 }

@@ -63,6 +63,7 @@ pub struct AppState {
     pub max_preview_days: i64,
     pub motifs: Arc<std::collections::BTreeMap<String, crate::domain::motif::MotifDef>>,
     pub hold_seconds: i64,
+    pub reminders: crate::domain::notification::ReminderPolicy,
     pub search: crate::config::SearchSettings,
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
     /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
@@ -81,6 +82,7 @@ impl AppState {
             max_preview_days: settings.availability.max_preview_days,
             motifs: Arc::new(settings.motifs.clone()),
             hold_seconds: settings.booking.hold_seconds,
+            reminders: settings.reminder_policy(),
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
@@ -152,6 +154,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bookings::get_one))
         .routes(routes!(bookings::cancel))
         .routes(routes!(bookings::outcome))
+        .routes(routes!(bookings::notifications))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

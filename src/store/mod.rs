@@ -20,6 +20,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
+use crate::domain::notification::Notification;
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -261,17 +262,27 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::HoldUsed`].
     async fn release_hold(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Books the booking's slot — through its hold when it names one — in one transaction.
-    async fn create_booking(&self, booking: &Booking, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Books, and writes the booking's messages to the outbox in the same transaction.
+    async fn create_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        messages: &[Notification],
+    ) -> Result<(), StoreError>;
     async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError>;
     async fn list_bookings(&self, filter: &BookingFilter) -> Result<Vec<Booking>, StoreError>;
     /// Cancels a confirmed booking; its slot is free again if it is still to come.
+    /// Cancels, withdraws the reminders still pending and writes the cancellation's messages, in one transaction.
     async fn cancel_booking(
         &self,
         id: &str,
         by: &str,
         reason: Option<&str>,
         now: DateTime<Utc>,
+        messages: &[Notification],
     ) -> Result<(), StoreError>;
+    /// A booking's messages, in the order they are due.
+    async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError>;
     /// Records attended / no-show on a confirmed booking whose slot has started.
     async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError>;
 

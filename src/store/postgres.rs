@@ -13,8 +13,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CardPracticeRow, CardProfessionalRow, HoldRow, PracticeRow,
-    ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CardPracticeRow, CardProfessionalRow, HoldRow, NotificationRow,
+    PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
@@ -25,6 +25,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
+use crate::domain::notification::Notification;
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};

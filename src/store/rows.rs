@@ -13,6 +13,7 @@ use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Patient};
 use crate::domain::geo::Coordinates;
+use crate::domain::notification::{Channel, Delivery, Kind, Notification, Recipient};
 use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
 use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
@@ -451,6 +452,42 @@ impl TryFrom<BookableSlotRow> for BookableSlot {
             practice_id: r.practice_id,
             start: r.start_at,
             end: r.end_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct NotificationRow {
+    id: String,
+    booking_id: String,
+    channel: String,
+    recipient: String,
+    kind: String,
+    address: String,
+    due_at: DateTime<Utc>,
+    status: String,
+    attempts: i32,
+    last_error: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = StoreError;
+    fn try_from(r: NotificationRow) -> Result<Self, StoreError> {
+        Ok(Notification {
+            channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
+            recipient: Recipient::parse(&r.recipient).ok_or_else(|| corrupt("recipient", &r.recipient))?,
+            kind: Kind::parse(&r.kind).ok_or_else(|| corrupt("kind", &r.kind))?,
+            status: Delivery::parse(&r.status).ok_or_else(|| corrupt("status", &r.status))?,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            id: r.id,
+            booking_id: r.booking_id,
+            address: r.address,
+            due_at: r.due_at,
+            last_error: r.last_error,
+            sent_at: r.sent_at,
+            created_at: r.created_at,
         })
     }
 }

@@ -38,6 +38,29 @@ pub const ABANDONED_AFTER_SECONDS: i64 = 300;
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
+            /// Outbox rows, inside the caller's transaction.
+            async fn insert_outbox(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                messages: &[Notification],
+            ) -> Result<(), sqlx::Error> {
+                for m in messages {
+                    sqlx::query(sql::INSERT_OUTBOX)
+                        .bind(&m.id)
+                        .bind(&m.booking_id)
+                        .bind(m.channel.as_str())
+                        .bind(m.recipient.as_str())
+                        .bind(m.kind.as_str())
+                        .bind(&m.address)
+                        .bind(m.due_at)
+                        .bind(m.status.as_str())
+                        .bind(i32::try_from(m.attempts).unwrap_or(i32::MAX))
+                        .bind(m.created_at)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// One slot row, inside the caller's publishing transaction.
             async fn insert_slot(tx: &mut sqlx::Transaction<'static, $db>, slot: &Slot) -> Result<(), sqlx::Error> {
                 sqlx::query(sql::INSERT_SLOT)
@@ -566,7 +589,7 @@ macro_rules! impl_store {
                 }
             }
 
-            async fn create_booking(&self, b: &Booking, now: DateTime<Utc>) -> Result<(), StoreError> {
+            async fn create_booking(&self, b: &Booking, now: DateTime<Utc>, messages: &[Notification]) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 let booked: Option<String> = match &b.hold_id {
                     Some(hold_id) => {
@@ -639,6 +662,7 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await?;
                 }
+                Self::insert_outbox(&mut tx, messages).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -667,6 +691,7 @@ macro_rules! impl_store {
                 by: &str,
                 reason: Option<&str>,
                 now: DateTime<Utc>,
+                messages: &[Notification],
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 let slot: Option<String> = sqlx::query_scalar(sql::CANCEL_BOOKING)
@@ -684,8 +709,16 @@ macro_rules! impl_store {
                     });
                 };
                 sqlx::query(sql::RELEASE_CANCELLED_SLOT).bind(&slot_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(sql::WITHDRAW_REMINDERS).bind(id).execute(&mut *tx).await?;
+                Self::insert_outbox(&mut tx, messages).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError> {
+                let rows: Vec<NotificationRow> =
+                    sqlx::query_as(sql::LIST_OUTBOX).bind(booking_id).fetch_all(&self.pool).await?;
+                convert(rows)
             }
 
             async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError> {

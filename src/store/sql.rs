@@ -294,6 +294,16 @@ pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE cre
 pub const FORGET_IDEMPOTENCY_KEY: &str =
     "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 
+// --- outbox -----------------------------------------------------------------------------------------------
+
+pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, address, due_at, \
+    status, attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// A cancelled booking's reminders still to come are not sent.
+pub const WITHDRAW_REMINDERS: &str =
+    "UPDATE outbox SET status = 'withdrawn' WHERE booking_id = $1 AND kind = 'reminder' AND status = 'pending'";
+pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
+    last_error, sent_at, created_at FROM outbox WHERE booking_id = $1 ORDER BY due_at, created_at, id";
+
 // --- search -----------------------------------------------------------------------------------------------
 
 /// The search index's snapshot queries (practices: those professionals work at — also on a full load, so that

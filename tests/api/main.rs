@@ -7,6 +7,7 @@ mod auth;
 pub mod bookings;
 pub mod cli;
 mod errors;
+mod notifications;
 mod openapi;
 mod practices;
 mod processes;

@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/bookings/{id}"),
     ("post", "/api/v1/bookings/{id}/cancel"),
     ("post", "/api/v1/bookings/{id}/outcome"),
+    ("get", "/api/v1/bookings/{id}/notifications"),
     ("post", "/api/v1/searches"),
 ];
 

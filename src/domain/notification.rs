@@ -1,0 +1,223 @@
+//! Who is told what about a booking, by which channel, and when: the outbox rows a confirmation, a cancellation
+//! and the reminders produce. Written in the same transaction as the booking's state change, so that no message
+//! is ever lost and no booking waits for a mail server. What a message says is rendered when it is sent, from
+//! the booking — and never includes the reason, the note, or anything medical.
+
+use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::booking::Booking;
+
+text_enum!(
+    /// How a message travels.
+    Channel { Email => "email", Sms => "sms" }
+);
+text_enum!(
+    /// Who reads it.
+    Recipient { Patient => "patient", Professional => "professional" }
+);
+text_enum!(
+    /// What it is about.
+    Kind { Confirmation => "confirmation", Reminder => "reminder", Cancellation => "cancellation" }
+);
+text_enum!(
+    /// Where a message stands. `withdrawn`: a reminder whose booking was cancelled before it was due.
+    Delivery { Pending => "pending", Sent => "sent", Failed => "failed", Withdrawn => "withdrawn" }
+);
+
+/// One message of the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: String,
+    pub booking_id: String,
+    pub channel: Channel,
+    pub recipient: Recipient,
+    pub kind: Kind,
+    /// An email address or an E.164 phone number: personal data, never logged.
+    pub address: String,
+    /// Not sent before this instant (now for a confirmation; the reminder's time).
+    pub due_at: DateTime<Utc>,
+    pub status: Delivery,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// When patients are reminded: the evening before at a local time, and some hours before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReminderPolicy {
+    pub evening_before: Option<NaiveTime>,
+    pub hours_before: Vec<u32>,
+}
+
+/// The booked appointment as the messages need it.
+pub struct Appointment<'a> {
+    pub booking: &'a Booking,
+    pub start: DateTime<Utc>,
+    pub timezone: Tz,
+    /// The professional's email, if they gave one.
+    pub professional_email: Option<&'a str>,
+}
+
+/// The messages of a new booking: the patient's confirmation by SMS and/or email (whichever contacts they
+/// gave), the professional's by email, and the patient's reminders still to come before the start.
+pub fn on_booking(
+    a: &Appointment<'_>,
+    policy: &ReminderPolicy,
+    now: DateTime<Utc>,
+    mut new_id: impl FnMut() -> String,
+) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let mut push = |channel, recipient, kind, address: &str, due_at| {
+        out.push(pending(new_id(), a.booking, channel, recipient, kind, address, due_at, now));
+    };
+    let patient = &a.booking.patient;
+    if let Some(phone) = &patient.phone {
+        push(Channel::Sms, Recipient::Patient, Kind::Confirmation, phone, now);
+    }
+    if let Some(email) = &patient.email {
+        push(Channel::Email, Recipient::Patient, Kind::Confirmation, email, now);
+    }
+    if let Some(email) = a.professional_email {
+        push(Channel::Email, Recipient::Professional, Kind::Confirmation, email, now);
+    }
+    // Reminders by SMS when there is a phone (read at once), else by email.
+    let reminder_channel = match (&patient.phone, &patient.email) {
+        (Some(phone), _) => Some((Channel::Sms, phone)),
+        (None, Some(email)) => Some((Channel::Email, email)),
+        (None, None) => None,
+    };
+    if let Some((channel, address)) = reminder_channel {
+        for due_at in reminder_times(a.start, a.timezone, policy, now) {
+            push(channel, Recipient::Patient, Kind::Reminder, address, due_at);
+        }
+    }
+    out
+}
+
+/// The messages of a cancellation: the patient and the professional are told, by the same channels as the
+/// confirmation. (Reminders still pending are withdrawn by the store in the same transaction.)
+pub fn on_cancellation(
+    a: &Appointment<'_>,
+    now: DateTime<Utc>,
+    mut new_id: impl FnMut() -> String,
+) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let patient = &a.booking.patient;
+    let mut push = |channel, recipient, address: &str| {
+        out.push(pending(new_id(), a.booking, channel, recipient, Kind::Cancellation, address, now, now));
+    };
+    if let Some(phone) = &patient.phone {
+        push(Channel::Sms, Recipient::Patient, phone);
+    }
+    if let Some(email) = &patient.email {
+        push(Channel::Email, Recipient::Patient, email);
+    }
+    if let Some(email) = a.professional_email {
+        push(Channel::Email, Recipient::Professional, email);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pending(
+    id: String,
+    booking: &Booking,
+    channel: Channel,
+    recipient: Recipient,
+    kind: Kind,
+    address: &str,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Notification {
+    Notification {
+        id,
+        booking_id: booking.id.clone(),
+        channel,
+        recipient,
+        kind,
+        address: address.to_string(),
+        due_at,
+        status: Delivery::Pending,
+        attempts: 0,
+        last_error: None,
+        sent_at: None,
+        created_at: now,
+    }
+}
+
+/// The reminders' times still to come and before the start, earliest first, without duplicates. The evening
+/// before is read on the practice's wall clock (a time that does not exist that evening moves past the gap).
+pub fn reminder_times(
+    start: DateTime<Utc>,
+    zone: Tz,
+    policy: &ReminderPolicy,
+    now: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let mut times: Vec<DateTime<Utc>> =
+        policy.hours_before.iter().map(|h| start - Duration::hours(i64::from(*h))).collect();
+    if let Some(at) = policy.evening_before {
+        let eve = start.with_timezone(&zone).date_naive() - Duration::days(1);
+        let local = eve.and_time(at);
+        let instant = zone
+            .from_local_datetime(&local)
+            .earliest()
+            .or_else(|| zone.from_local_datetime(&(local + Duration::hours(1))).earliest());
+        times.extend(instant.map(|t| t.with_timezone(&Utc)));
+    }
+    times.retain(|t| *t > now && *t < start);
+    times.sort();
+    times.dedup();
+    times
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> ReminderPolicy {
+        ReminderPolicy { evening_before: NaiveTime::from_hms_opt(19, 0, 0), hours_before: vec![2] }
+    }
+
+    #[test]
+    fn reminders_come_the_evening_before_and_two_hours_before_but_never_late() {
+        let zone = chrono_tz::Europe::Paris;
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+        // Wednesday 10:00 in Paris (09:00 UTC): Tuesday 19:00 Paris (18:00 UTC) and Wednesday 08:00 UTC.
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap();
+        assert_eq!(
+            reminder_times(start, zone, &policy(), now),
+            [
+                Utc.with_ymd_and_hms(2026, 11, 24, 18, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap()
+            ]
+        );
+        // Booked at 08:00 for 09:30 the same day: both reminders would be past or too late.
+        assert!(reminder_times(now + Duration::minutes(90), zone, &policy(), now).is_empty());
+    }
+
+    #[test]
+    fn the_evening_before_is_on_the_practice_s_wall_clock_also_overseas_and_on_dst_days() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        let evening = ReminderPolicy { evening_before: NaiveTime::from_hms_opt(19, 0, 0), hours_before: vec![] };
+        // Réunion (UTC+4): an appointment on 10 March at 09:00 local → 9 March 19:00 local = 15:00 UTC.
+        let reunion = chrono_tz::Indian::Reunion;
+        let start = reunion.with_ymd_and_hms(2026, 3, 10, 9, 0, 0).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            reminder_times(start, reunion, &evening, now),
+            [Utc.with_ymd_and_hms(2026, 3, 9, 15, 0, 0).unwrap()]
+        );
+        // Paris, the evening before the spring change (Sunday 29 March): Saturday 19:00 is still UTC+1.
+        let paris = chrono_tz::Europe::Paris;
+        let start = paris.with_ymd_and_hms(2026, 3, 29, 10, 0, 0).unwrap().with_timezone(&Utc);
+        assert_eq!(reminder_times(start, paris, &evening, now), [Utc.with_ymd_and_hms(2026, 3, 28, 18, 0, 0).unwrap()]);
+        // A wall time that does not exist that evening (02:30 on 29 March) moves past the gap.
+        let small_hours = ReminderPolicy { evening_before: NaiveTime::from_hms_opt(2, 30, 0), hours_before: vec![] };
+        let start = paris.with_ymd_and_hms(2026, 3, 30, 10, 0, 0).unwrap().with_timezone(&Utc);
+        assert_eq!(
+            reminder_times(start, paris, &small_hours, now),
+            [Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap()]
+        );
+    }
+}
