@@ -120,6 +120,42 @@ pub fn on_cancellation(
     out
 }
 
+/// What became of one attempt to send a message, as the store records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    Sent {
+        provider_id: Option<String>,
+    },
+    /// Try again at this instant.
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// Given up: the error is permanent, or the attempts are spent.
+    Failed {
+        error: String,
+    },
+}
+
+/// After a failed attempt (the `attempts`-th): retry later with exponential backoff — 30 s, 1 min, 2 min, …
+/// capped at an hour — spread by `jitter` in [0, 1) (±20 %) so that a provider coming back is not hit by every
+/// worker at once; or give up when the error is permanent or `max_attempts` are spent.
+pub fn after_failure(
+    error: String,
+    permanent: bool,
+    attempts: u32,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Attempt {
+    if permanent || attempts >= max_attempts {
+        return Attempt::Failed { error };
+    }
+    let base = (30.0 * 2f64.powi(attempts.saturating_sub(1).min(20) as i32)).min(3600.0);
+    let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
+    Attempt::Retry { error, at: now + Duration::milliseconds((base * spread * 1000.0) as i64) }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pending(
     id: String,
@@ -178,6 +214,28 @@ mod tests {
 
     fn policy() -> ReminderPolicy {
         ReminderPolicy { evening_before: NaiveTime::from_hms_opt(19, 0, 0), hours_before: vec![2] }
+    }
+
+    #[test]
+    fn failures_back_off_exponentially_with_jitter_and_give_up() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
+        let retry_at = |attempts, jitter| match after_failure("421".into(), false, attempts, 8, now, jitter) {
+            Attempt::Retry { at, .. } => (at - now).num_seconds(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(retry_at(1, 0.5), 30);
+        assert_eq!(retry_at(2, 0.5), 60);
+        assert_eq!(retry_at(3, 0.0), 96); // 120 s − 20 %
+        assert_eq!(retry_at(3, 1.0), 144); // 120 s + 20 %
+        assert_eq!(retry_at(7, 0.5), 1920);
+        assert!(matches!(after_failure("421".into(), false, 8, 8, now, 0.5), Attempt::Failed { .. }));
+        assert!(matches!(after_failure("550".into(), true, 1, 8, now, 0.5), Attempt::Failed { .. }));
+        // The cap: never more than an hour (+20 %) between attempts.
+        let capped = match after_failure("421".into(), false, 19, 30, now, 1.0) {
+            Attempt::Retry { at, .. } => (at - now).num_seconds(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(capped, 4320);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
-use crate::domain::notification::Notification;
+use crate::domain::notification::{Attempt, Notification};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -281,6 +281,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         messages: &[Notification],
     ) -> Result<(), StoreError>;
+    /// Claims up to `limit` due messages until `lease_until` (each claim counts an attempt); due reminders of
+    /// appointments that have started are withdrawn instead.
+    async fn claim_due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError>;
+    /// Records what became of an attempt (a message no longer pending is left as it is).
+    async fn record_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// A booking's messages, in the order they are due.
     async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError>;
     /// Records attended / no-show on a confirmed booking whose slot has started.

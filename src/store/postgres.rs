@@ -25,7 +25,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
-use crate::domain::notification::Notification;
+use crate::domain::notification::{Attempt, Notification};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -64,6 +64,9 @@ impl PostgresStore {
             .connect_lazy(&settings.url)?;
         Ok(Self { pool, statistics })
     }
+
+    /// How a claim skips rows another worker is claiming: row locks, skipped rather than waited for.
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
     fn migrator(&self) -> &'static Migrator {
         &MIGRATOR

@@ -715,6 +715,39 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn claim_due_notifications(
+                &self,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<Notification>, StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::WITHDRAW_LATE_REMINDERS).bind(now).execute(&mut *tx).await?;
+                let claim = sql::CLAIM_OUTBOX.replace("{skip_locked}", Self::SKIP_LOCKED);
+                let rows: Vec<NotificationRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                let mut claimed: Vec<Notification> = convert(rows)?;
+                claimed.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.id.cmp(&b.id)));
+                Ok(claimed)
+            }
+
+            async fn record_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let query = match attempt {
+                    Attempt::Sent { provider_id } => sqlx::query(sql::MARK_SENT).bind(id).bind(now).bind(provider_id.clone()),
+                    Attempt::Retry { error, at } => sqlx::query(sql::MARK_RETRY).bind(id).bind(*at).bind(error.clone()),
+                    Attempt::Failed { error } => sqlx::query(sql::MARK_FAILED).bind(id).bind(error.clone()),
+                };
+                let mut tx = self.begin_write().await?;
+                query.execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError> {
                 let rows: Vec<NotificationRow> =
                     sqlx::query_as(sql::LIST_OUTBOX).bind(booking_id).fetch_all(&self.pool).await?;

@@ -301,6 +301,24 @@ pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (id, booking_id, channel, re
 /// A cancelled booking's reminders still to come are not sent.
 pub const WITHDRAW_REMINDERS: &str =
     "UPDATE outbox SET status = 'withdrawn' WHERE booking_id = $1 AND kind = 'reminder' AND status = 'pending'";
+/// Due reminders of appointments that have started are never sent.
+pub const WITHDRAW_LATE_REMINDERS: &str = "UPDATE outbox SET status = 'withdrawn', \
+    last_error = 'the appointment had started', claimed_until = NULL \
+    WHERE status = 'pending' AND kind = 'reminder' AND due_at <= $1 AND EXISTS (SELECT 1 FROM bookings b \
+    JOIN slots s ON s.id = b.slot_id WHERE b.id = outbox.booking_id AND s.start_at <= $1)";
+/// Claims due messages for a lease, counting the attempt. `{skip_locked}`: PostgreSQL's `FOR UPDATE SKIP
+/// LOCKED` (concurrent workers take disjoint rows); nothing on SQLite, where `BEGIN IMMEDIATE` serialises.
+pub const CLAIM_OUTBOX: &str = "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 WHERE id IN \
+    (SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.due_at <= $1 \
+       AND (o.claimed_until IS NULL OR o.claimed_until <= $1) ORDER BY o.due_at, o.id LIMIT $3 {skip_locked}) \
+    RETURNING id, booking_id, channel, recipient, kind, address, due_at, status, attempts, last_error, sent_at, \
+    created_at";
+pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = $2, provider_id = $3, last_error = NULL, \
+    claimed_until = NULL WHERE id = $1 AND status = 'pending'";
+pub const MARK_RETRY: &str =
+    "UPDATE outbox SET due_at = $2, last_error = $3, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
+pub const MARK_FAILED: &str =
+    "UPDATE outbox SET status = 'failed', last_error = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
 pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
     last_error, sent_at, created_at FROM outbox WHERE booking_id = $1 ORDER BY due_at, created_at, id";
 

@@ -24,7 +24,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
-use crate::domain::notification::Notification;
+use crate::domain::notification::{Attempt, Notification};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -56,6 +56,9 @@ impl SqliteStore {
             .connect_lazy_with(options.synchronous(SqliteSynchronous::Normal));
         Ok(Self { pool, statistics })
     }
+
+    /// How a claim skips rows another worker is claiming: nothing to skip, writers are serialised.
+    const SKIP_LOCKED: &'static str = "";
 
     fn migrator(&self) -> &'static Migrator {
         &MIGRATOR

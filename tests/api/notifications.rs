@@ -6,6 +6,9 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use snp::domain::access::Role;
 
+use chrono::Duration;
+use snp::domain::notification::{Attempt, Kind};
+
 use crate::helpers::{TestApp, slot, test_now};
 use crate::on_both_databases;
 
@@ -14,6 +17,10 @@ on_both_databases!(
     a_cancellation_withdraws_the_reminders_and_tells_everyone,
     a_refused_booking_writes_no_message,
     notifications_are_read_by_those_who_may_read_the_booking,
+    due_messages_are_claimed_once_per_lease_and_each_claim_counts_an_attempt,
+    attempts_are_recorded_as_sent_retried_or_failed,
+    reminders_of_an_appointment_that_has_started_are_withdrawn_not_sent,
+    concurrent_workers_claim_each_message_once,
 );
 
 struct Setup {
@@ -167,4 +174,114 @@ async fn notifications_are_read_by_those_who_may_read_the_booking(app: TestApp) 
     // The address is not shown: the booking's own view is where contact details are read (and audited).
     let messages = notifications(&app, &s.regulator, &booking).await;
     assert!(messages.iter().all(|m| m.get("address").is_none()));
+}
+
+async fn due_messages_are_claimed_once_per_lease_and_each_claim_counts_an_attempt(app: TestApp) {
+    let s = setup(&app, json!({})).await;
+    let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
+    let now = test_now();
+    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap();
+    // The three confirmations are due; the reminders are not.
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed.iter().all(|m| m.kind == Kind::Confirmation && m.attempts == 1 && m.booking_id == booking));
+    // Within the lease, nobody else gets them.
+    assert!(app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap().is_empty());
+    // A worker that died mid-send: once the lease is over, they are claimed again, attempt 2.
+    let later = now + Duration::seconds(61);
+    let again = app.store.claim_due_notifications(later, later + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!(again.iter().map(|m| &m.id).collect::<Vec<_>>(), claimed.iter().map(|m| &m.id).collect::<Vec<_>>());
+    assert!(again.iter().all(|m| m.attempts == 2));
+    let shown = notifications(&app, &s.regulator, &booking).await;
+    assert_eq!(shown.iter().map(|m| m["attempts"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 2, 2, 0, 0]);
+}
+
+async fn attempts_are_recorded_as_sent_retried_or_failed(app: TestApp) {
+    let s = setup(&app, json!({})).await;
+    let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
+    let now = test_now();
+    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap();
+    let (sms, email, professional) = (&claimed[0], &claimed[1], &claimed[2]);
+    let sent = Attempt::Sent { provider_id: Some("job-42".into()) };
+    app.store.record_attempt(&sms.id, &sent, now).await.unwrap();
+    let retry = Attempt::Retry { error: "421 service not available".into(), at: now + Duration::seconds(30) };
+    app.store.record_attempt(&email.id, &retry, now).await.unwrap();
+    let failed = Attempt::Failed { error: "550 mailbox unavailable".into() };
+    app.store.record_attempt(&professional.id, &failed, now).await.unwrap();
+    // A late answer for a message no longer pending changes nothing.
+    app.store.record_attempt(&professional.id, &sent, now).await.unwrap();
+
+    let shown = notifications(&app, &s.regulator, &booking).await;
+    let by_status = |status: &str| shown.iter().filter(|m| m["status"] == status).cloned().collect::<Vec<_>>();
+    let sent = by_status("sent");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["channel"], "sms");
+    assert_eq!(sent[0]["sent_at"], "2026-11-24T08:00:00Z");
+    let failed = by_status("failed");
+    assert_eq!(
+        (failed[0]["recipient"].as_str(), failed[0]["last_error"].as_str()),
+        (Some("professional"), Some("550 mailbox unavailable"))
+    );
+    let retried: Vec<_> = by_status("pending").into_iter().filter(|m| m["kind"] == "confirmation").collect();
+    assert_eq!(retried[0]["due_at"], "2026-11-24T08:00:30Z");
+    assert_eq!(retried[0]["last_error"], "421 service not available");
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE provider_id = $1", "job-42").await, 1);
+    // Not due before its time; then claimed again.
+    assert!(
+        app.store
+            .claim_due_notifications(now + Duration::seconds(29), now + Duration::seconds(90), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = now + Duration::seconds(30);
+    let again = app.store.claim_due_notifications(due, due + Duration::seconds(60), 10).await.unwrap();
+    assert_eq!((again.len(), again[0].id.as_str(), again[0].attempts), (1, email.id.as_str(), 2));
+}
+
+async fn reminders_of_an_appointment_that_has_started_are_withdrawn_not_sent(app: TestApp) {
+    let s = setup(&app, json!({})).await;
+    let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
+    // The worker was down until a minute after the start: every message is due.
+    let late = test_now() + Duration::minutes(25 * 60 + 1);
+    let claimed = app.store.claim_due_notifications(late, late + Duration::seconds(60), 10).await.unwrap();
+    assert!(claimed.iter().all(|m| m.kind == Kind::Confirmation), "{claimed:?}");
+    let shown = notifications(&app, &s.regulator, &booking).await;
+    let reminders: Vec<_> = shown.iter().filter(|m| m["kind"] == "reminder").collect();
+    assert_eq!(reminders.len(), 2);
+    assert!(reminders.iter().all(|m| m["status"] == "withdrawn" && m["last_error"] == "the appointment had started"));
+}
+
+async fn concurrent_workers_claim_each_message_once(app: TestApp) {
+    let s = setup(&app, json!({})).await;
+    for minutes in 0..10 {
+        book(&app, &s, 25 * 60 + 30 * minutes, patient_with_both()).await;
+    }
+    let now = test_now();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = app.store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = store.claim_due_notifications(now, now + Duration::seconds(60), 3).await.unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(claimed.into_iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    let claimed = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!((claimed, all.len()), (30, 30), "ten bookings, three confirmations each, each claimed once");
+    let attempts = app
+        .count("SELECT COUNT(*) FROM outbox WHERE kind = 'confirmation' AND attempts = 1 AND booking_id <> $1", "")
+        .await;
+    assert_eq!(attempts, 30);
 }
