@@ -1,6 +1,6 @@
 //! # snp — an engine for unscheduled care (soins non programmés)
 //!
-//! A code tour, from the inside out. Dependencies point inwards: `http` → `store` → `domain`.
+//! A code tour, from the inside out. Dependencies point inwards: `http` → `routing`/`notify` → `store` → `domain`.
 //!
 //! - [`domain`]: pure types and rules — identifiers (RPPS/ADELI), places, practices, professionals, slots,
 //!   roles. No I/O, no clock reads.
@@ -8,7 +8,9 @@
 //! - [`config`]: typed settings from `config/default.toml`, an optional file and `SNP__…` variables.
 //! - [`store`]: the `Store` trait, with SQLite and PostgreSQL implementations; the only place with SQL, and the
 //!   place where concurrency guarantees (no overlapping slots) are enforced.
-//! - [`routing`]: search and ranking, pure over candidates; the official SAS radius table.
+//! - [`routing`]: search and ranking, pure over candidates; the official SAS radius table; the in-memory search
+//!   index and the journal replay that keeps it coherent with the database across processes.
+//! - [`notify`]: what the messages to patients and professionals say (French SMS and email, the calendar file).
 //! - [`http`]: the axum routers of the JSON API, authentication by API key, the one error→response mapping,
 //!   the OpenAPI document.
 //! - [`availability`]: the rolling horizon — rules materialised into slots, and the background job doing it.
@@ -27,6 +29,7 @@ pub mod dataset;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod notify;
 pub mod routing;
 pub mod store;
 pub mod telemetry;
