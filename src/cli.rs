@@ -1,4 +1,4 @@
-//! The `snp` command line: `serve [--demo]`, `migrate`, `api-key create`. Every failure prints a message that
+//! The `snp` command line: `serve [--demo]`, `migrate`, `worker`, `api-key create`. Every failure prints a message that
 //! says what to do and exits non-zero.
 
 use std::path::PathBuf;
@@ -34,6 +34,8 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Send due notifications (email, SMS) until stopped — for deployments that run it apart from `serve`.
+    Worker,
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
@@ -106,6 +108,15 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { demo } => serve(settings, store, clock, demo).await,
+        Command::Worker => {
+            let worker = crate::notify::worker::Worker::from_settings(store, clock, &settings)?;
+            let interval = std::time::Duration::from_secs(settings.notifications.worker_interval_secs);
+            let running = crate::notify::worker::spawn(Arc::new(worker), interval);
+            tracing::info!("snp worker running");
+            shutdown_signal().await;
+            running.abort();
+            Ok(())
+        }
         Command::ApiKey(ApiKeyCommand::Create { role, professional, practices, name }) => {
             let name = name.unwrap_or_else(|| format!("{} key", role.as_str()));
             let request = KeyRequest { role, name, professional_id: professional, practice_ids: practices };
@@ -183,6 +194,9 @@ async fn serve(
     // Loaded before listening: the first regulator does not wait for it.
     state.search_index.refresh().await.map_err(|e| format!("cannot load the search index: {e}"))?;
     let index_refresher = crate::routing::live::spawn_refresher(state.search_index.clone());
+    let worker = crate::notify::worker::Worker::from_settings(store.clone(), state.clock.clone(), &settings)?;
+    let interval = std::time::Duration::from_secs(settings.notifications.worker_interval_secs);
+    let outbox_worker = crate::notify::worker::spawn(Arc::new(worker), interval);
     let app = http::router(state, &settings);
     let listener = tokio::net::TcpListener::bind(settings.http.bind)
         .await
@@ -191,6 +205,7 @@ async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
     horizon.abort();
     index_refresher.abort();
+    outbox_worker.abort();
     served.map_err(|e| format!("server: {e}"))
 }
 

@@ -28,6 +28,7 @@ pub struct Settings {
     pub availability: AvailabilitySettings,
     pub booking: BookingSettings,
     pub notifications: NotificationSettings,
+    pub email: EmailSettings,
     pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
@@ -107,6 +108,39 @@ pub struct NotificationSettings {
     pub reminder_evening_before: String,
     /// Reminders this many hours before the start.
     pub reminder_hours_before: Vec<u32>,
+    /// Attempts before a message is marked failed.
+    pub max_attempts: u32,
+    /// How often the worker looks for due messages, in seconds.
+    pub worker_interval_secs: u64,
+}
+
+/// The SMTP server that carries emails. An empty `smtp_host` turns the email channel off.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none` (plain, for a relay on the same host), `starttls` or `tls` (implicit TLS).
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    /// The sender, e.g. `SAS Normandie <no-reply@sas-normandie.fr>`.
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &if self.password.is_empty() { "" } else { "***" })
+            .field("from", &self.from)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +240,24 @@ impl Settings {
         if n.reminder_hours_before.iter().any(|h| !(1..=72).contains(h)) {
             return invalid("notifications.reminder_hours_before: each between 1 and 72".into());
         }
+        if !(1..=50).contains(&n.max_attempts) || !(1..=3600).contains(&n.worker_interval_secs) {
+            return invalid(
+                "notifications: max_attempts between 1 and 50, worker_interval_secs between 1 and 3600".into(),
+            );
+        }
+        let e = &self.email;
+        if !["none", "starttls", "tls"].contains(&e.tls.as_str()) {
+            return invalid(format!("email.tls must be none, starttls or tls (got {:?})", e.tls));
+        }
+        if !e.smtp_host.is_empty() && e.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(format!(
+                "email.from is not an address like \"SAS <no-reply@example.fr>\" (got {:?})",
+                e.from
+            ));
+        }
+        if !(1..=300).contains(&e.timeout_secs) {
+            return invalid("email.timeout_secs must be between 1 and 300".into());
+        }
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
             .map_err(|m| ConfigError::Invalid(format!("{m} (config/motifs.toml or the --config file)")))
@@ -297,6 +349,8 @@ impl fmt::Debug for Settings {
             .field("slots", &self.slots)
             .field("availability", &self.availability)
             .field("booking", &self.booking)
+            .field("notifications", &self.notifications)
+            .field("email", &self.email)
             .field("search", &self.search)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
@@ -314,12 +368,32 @@ mod tests {
         let mut settings = Settings::load_with_env(None, Env::prefixed("SNP_TEST_NOTHING__")).unwrap();
         assert_eq!(settings.http.bind.to_string(), "127.0.0.1:8080");
         settings.database.url = "postgres://snp:hunter2@db/snp".into();
+        settings.email.password = "smtp-secret".into();
         let debug = format!("{settings:?}");
+        assert!(!debug.contains("smtp-secret"), "{debug}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("postgres://snp:***@db/snp"));
         assert_eq!(
             redact_url("postgres://db/snp?user=a&password=hunter2&sslmode=require"),
             "postgres://db/snp?user=a&password=***&sslmode=require"
         );
+    }
+
+    #[test]
+    fn bad_email_and_notification_settings_are_named() {
+        let mut settings = Settings::load_with_env(None, Env::prefixed("SNP_TEST_NOTHING__")).unwrap();
+        settings.email.tls = "ssl".into();
+        assert!(settings.check().unwrap_err().to_string().contains("email.tls"));
+        settings.email.tls = "tls".into();
+        settings.email.smtp_host = "smtp.example.fr".into();
+        settings.email.from = "not an address".into();
+        assert!(settings.check().unwrap_err().to_string().contains("email.from"));
+        settings.email.from = "SAS <no-reply@example.fr>".into();
+        settings.check().unwrap();
+        settings.notifications.reminder_evening_before = "7pm".into();
+        assert!(settings.check().unwrap_err().to_string().contains("reminder_evening_before"));
+        settings.notifications.reminder_evening_before = String::new();
+        settings.notifications.max_attempts = 0;
+        assert!(settings.check().unwrap_err().to_string().contains("max_attempts"));
     }
 }

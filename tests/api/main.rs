@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 pub mod bookings;
 pub mod cli;
+mod delivery;
 mod errors;
 mod notifications;
 mod openapi;
