@@ -359,8 +359,9 @@ pub async fn create(
         apply_departement(&state, &index, &mut resolved, input.radius_km.is_some());
         let outcome = rank(&index, &mut resolved.query);
         if outcome.ranked.is_empty() {
-            let outcome = explain(&index, &mut resolved.query);
-            let advice = advice(&state, &index, &resolved, &outcome);
+            // The answer stays the ranking's (empty); the advice reads everything around to say why.
+            let explained = explain(&index, &mut resolved.query);
+            let advice = advice(&state, &index, &resolved, &explained);
             (outcome, Some(advice))
         } else {
             (outcome, None)
