@@ -133,6 +133,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
         .routes(routes!(practices::create, practices::list))
         .routes(routes!(practices::get_one))
         .routes(routes!(professionals::create, professionals::list))

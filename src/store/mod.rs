@@ -148,6 +148,17 @@ pub struct BookingFilter {
     pub page: Page,
 }
 
+/// The outbox in numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxStats {
+    /// Messages due and not yet sent.
+    pub backlog: i64,
+    /// When the oldest of them became due.
+    pub oldest_due: Option<DateTime<Utc>>,
+    /// (channel, `sent` or `failed`, count).
+    pub outcomes: Vec<(String, String, i64)>,
+}
+
 /// A position in the search journal. SQLite: `seq` only (`txid` is 0). PostgreSQL: (transaction id, seq),
 /// the order in which entries become final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -291,6 +302,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Notification>, StoreError>;
     /// Records what became of an attempt (a message no longer pending is left as it is).
     async fn record_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The outbox as the metrics show it (counts only, no message).
+    async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
     /// A booking's messages, in the order they are due.
     async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError>;
     /// Records attended / no-show on a confirmed booking whose slot has started.

@@ -18,8 +18,8 @@ use super::rows::{
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, Idempotency, JournalCursor, JournalEntry, PracticeFilter, ProfessionalFilter,
-    RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
+    AbsenceEffects, BookingFilter, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
+    ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;

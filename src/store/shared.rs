@@ -748,6 +748,13 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError> {
+                let (backlog, oldest_due): (i64, Option<DateTime<Utc>>) =
+                    sqlx::query_as(sql::OUTBOX_BACKLOG).bind(now).fetch_one(&self.pool).await?;
+                let outcomes = sqlx::query_as(sql::OUTBOX_OUTCOMES).fetch_all(&self.pool).await?;
+                Ok(OutboxStats { backlog, oldest_due, outcomes })
+            }
+
             async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError> {
                 let rows: Vec<NotificationRow> =
                     sqlx::query_as(sql::LIST_OUTBOX).bind(booking_id).fetch_all(&self.pool).await?;

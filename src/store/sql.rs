@@ -319,6 +319,11 @@ pub const MARK_RETRY: &str =
     "UPDATE outbox SET due_at = $2, last_error = $3, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
 pub const MARK_FAILED: &str =
     "UPDATE outbox SET status = 'failed', last_error = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
+/// For the metrics: messages due and not sent, and since when the oldest has waited.
+pub const OUTBOX_BACKLOG: &str = "SELECT COUNT(*), MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= $1";
+/// For the metrics: messages sent or given up, by channel.
+pub const OUTBOX_OUTCOMES: &str = "SELECT channel, status, COUNT(*) FROM outbox \
+    WHERE status IN ('sent', 'failed') GROUP BY channel, status ORDER BY channel, status";
 pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
     last_error, sent_at, created_at FROM outbox WHERE booking_id = $1 ORDER BY due_at, created_at, id";
 

@@ -133,6 +133,14 @@ async fn statuses(app: &TestApp, booking: &str) -> Vec<(String, String, String, 
     confirmations
 }
 
+/// `GET /metrics`, unauthenticated like the probes (counts only).
+async fn metrics(app: &TestApp) -> String {
+    let response = app.call(axum::http::Method::GET, "/metrics", None, None).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert!(response.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    response.text
+}
+
 fn part<'a>(message: &'a Value, content_type: &str) -> &'a Value {
     message["parts"].as_array().unwrap().iter().find(|p| p["content_type"] == content_type).unwrap()
 }
@@ -178,6 +186,11 @@ async fn a_booking_s_emails_arrive_in_french_with_their_calendar_and_nothing_med
             ("professional".into(), "email".into(), "sent".into(), 1),
         ]
     );
+    let metrics = metrics(&app).await;
+    assert!(metrics.contains("\noutbox_pending 0\n"), "{metrics}");
+    assert!(metrics.contains("notifications_sent_total{channel=\"email\",result=\"sent\"} 2\n"), "{metrics}");
+    assert!(metrics.contains("notifications_sent_total{channel=\"sms\",result=\"failed\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("notifications_sent_total{channel=\"email\",result=\"failed\"} 0\n"), "{metrics}");
     // A second pass has nothing left to send.
     assert_eq!(worker(&app, &sink, 8).run_once().await.unwrap(), Pass::default());
     assert_eq!(sink.received().len(), 2);
@@ -187,6 +200,13 @@ async fn an_smtp_outage_delays_a_message_but_never_loses_it(app: TestApp) {
     let mut sink = SmtpSink::start();
     sink.stop(); // the mail server is down when the booking is made: the booking does not care
     let booking = book(&app).await;
+    // The backlog as Prometheus sees it: three due messages, waiting since the booking.
+    app.clock.advance(Duration::seconds(10));
+    let waiting = metrics(&app).await;
+    assert!(
+        waiting.contains("\noutbox_pending 3\n") && waiting.contains("\noutbox_oldest_age_seconds 10\n"),
+        "{waiting}"
+    );
     let worker = worker(&app, &sink, 8);
     assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 0, retried: 2, failed: 1 });
     // Up again, but busy: 421 on DATA is transient too.

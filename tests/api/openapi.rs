@@ -13,6 +13,7 @@ use crate::helpers::TestApp;
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
     ("get", "/api/v1/practices"),
     ("post", "/api/v1/practices"),
     ("get", "/api/v1/practices/{id}"),
