@@ -68,29 +68,18 @@ pub fn on_booking(
     now: DateTime<Utc>,
     mut new_id: impl FnMut() -> String,
 ) -> Vec<Notification> {
-    let mut out = Vec::new();
-    let mut push = |channel, recipient, kind, address: &str, due_at| {
-        out.push(pending(new_id(), a.booking, channel, recipient, kind, address, due_at, now));
-    };
-    let patient = &a.booking.patient;
-    if let Some(phone) = &patient.phone {
-        push(Channel::Sms, Recipient::Patient, Kind::Confirmation, phone, now);
-    }
-    if let Some(email) = &patient.email {
-        push(Channel::Email, Recipient::Patient, Kind::Confirmation, email, now);
-    }
-    if let Some(email) = a.professional_email {
-        push(Channel::Email, Recipient::Professional, Kind::Confirmation, email, now);
-    }
+    let mut out: Vec<Notification> =
+        told(a).into_iter().map(|to| message(a, Kind::Confirmation, to, now, now, new_id())).collect();
     // Reminders by SMS when there is a phone (read at once), else by email.
-    let reminder_channel = match (&patient.phone, &patient.email) {
-        (Some(phone), _) => Some((Channel::Sms, phone)),
-        (None, Some(email)) => Some((Channel::Email, email)),
+    let patient = &a.booking.patient;
+    let reminded = match (&patient.phone, &patient.email) {
+        (Some(phone), _) => Some((Channel::Sms, Recipient::Patient, phone.as_str())),
+        (None, Some(email)) => Some((Channel::Email, Recipient::Patient, email.as_str())),
         (None, None) => None,
     };
-    if let Some((channel, address)) = reminder_channel {
+    if let Some(to) = reminded {
         for due_at in reminder_times(a.start, a.timezone, policy, now) {
-            push(channel, Recipient::Patient, Kind::Reminder, address, due_at);
+            out.push(message(a, Kind::Reminder, to, due_at, now, new_id()));
         }
     }
     out
@@ -103,21 +92,46 @@ pub fn on_cancellation(
     now: DateTime<Utc>,
     mut new_id: impl FnMut() -> String,
 ) -> Vec<Notification> {
-    let mut out = Vec::new();
+    told(a).into_iter().map(|to| message(a, Kind::Cancellation, to, now, now, new_id())).collect()
+}
+
+/// Who is told of a confirmation or a cancellation: the patient by SMS and by email (as far as they gave a
+/// phone and an email), the professional by email.
+fn told<'a>(a: &'a Appointment<'_>) -> Vec<(Channel, Recipient, &'a str)> {
     let patient = &a.booking.patient;
-    let mut push = |channel, recipient, address: &str| {
-        out.push(pending(new_id(), a.booking, channel, recipient, Kind::Cancellation, address, now, now));
-    };
-    if let Some(phone) = &patient.phone {
-        push(Channel::Sms, Recipient::Patient, phone);
+    [
+        patient.phone.as_deref().map(|phone| (Channel::Sms, Recipient::Patient, phone)),
+        patient.email.as_deref().map(|email| (Channel::Email, Recipient::Patient, email)),
+        a.professional_email.map(|email| (Channel::Email, Recipient::Professional, email)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// A pending message of the booking.
+fn message(
+    a: &Appointment<'_>,
+    kind: Kind,
+    (channel, recipient, address): (Channel, Recipient, &str),
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    id: String,
+) -> Notification {
+    Notification {
+        id,
+        booking_id: a.booking.id.clone(),
+        channel,
+        recipient,
+        kind,
+        address: address.to_string(),
+        due_at,
+        status: Delivery::Pending,
+        attempts: 0,
+        last_error: None,
+        sent_at: None,
+        created_at: now,
     }
-    if let Some(email) = &patient.email {
-        push(Channel::Email, Recipient::Patient, email);
-    }
-    if let Some(email) = a.professional_email {
-        push(Channel::Email, Recipient::Professional, email);
-    }
-    out
 }
 
 /// What became of one attempt to send a message, as the store records it.
@@ -154,33 +168,6 @@ pub fn after_failure(
     let base = (30.0 * 2f64.powi(attempts.saturating_sub(1).min(20) as i32)).min(3600.0);
     let spread = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
     Attempt::Retry { error, at: now + Duration::milliseconds((base * spread * 1000.0) as i64) }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pending(
-    id: String,
-    booking: &Booking,
-    channel: Channel,
-    recipient: Recipient,
-    kind: Kind,
-    address: &str,
-    due_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Notification {
-    Notification {
-        id,
-        booking_id: booking.id.clone(),
-        channel,
-        recipient,
-        kind,
-        address: address.to_string(),
-        due_at,
-        status: Delivery::Pending,
-        attempts: 0,
-        last_error: None,
-        sent_at: None,
-        created_at: now,
-    }
 }
 
 /// The reminders' times still to come and before the start, earliest first, without duplicates. The evening

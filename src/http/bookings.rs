@@ -17,6 +17,7 @@ use crate::domain::Validator;
 use crate::domain::access::{Caller, Role};
 use crate::domain::booking::{Booking, BookingStatus, Outcome, Patient, PatientInput, optional_text};
 use crate::domain::notification::{self, Appointment};
+use crate::domain::professional::Professional;
 use crate::domain::slot::{Slot, Visibility};
 use crate::domain::time::utc_rfc3339;
 use crate::store::{BookingFilter, StoreError};
@@ -243,12 +244,7 @@ async fn book(
         cancel_reason: None,
         outcome_at: None,
     };
-    let appointment = Appointment {
-        booking: &booking,
-        start: slot.start,
-        timezone: slot.timezone,
-        professional_email: professional.as_ref().and_then(|p| p.email.as_deref()),
-    };
+    let appointment = appointment(&booking, &slot, professional.as_ref());
     let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);
     state.store.create_booking(&booking, now, &messages).await?;
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
@@ -256,6 +252,16 @@ async fn book(
         state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     let view = view(state, &mut Lookups::default(), &stored).await?;
     Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
+}
+
+/// The booked appointment as its messages need it.
+fn appointment<'a>(booking: &'a Booking, slot: &Slot, professional: Option<&'a Professional>) -> Appointment<'a> {
+    Appointment {
+        booking,
+        start: slot.start,
+        timezone: slot.timezone,
+        professional_email: professional.and_then(|p| p.email.as_deref()),
+    }
 }
 
 /// Loads a booking and its slot, checking the caller may see it.
@@ -369,12 +375,7 @@ pub async fn cancel(
     let reason = optional_text(input.reason.as_deref(), 500).map_err(|m| ApiError::invalid("reason", m))?;
     let now = state.clock.now();
     let professional = state.store.get_professional(&slot.professional_id).await?;
-    let appointment = Appointment {
-        booking: &booking,
-        start: slot.start,
-        timezone: slot.timezone,
-        professional_email: professional.as_ref().and_then(|p| p.email.as_deref()),
-    };
+    let appointment = appointment(&booking, &slot, professional.as_ref());
     let messages = notification::on_cancellation(&appointment, now, new_id);
     state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), now, &messages).await?;
     tracing::info!(booking_id = %id, "booking cancelled");

@@ -72,15 +72,19 @@ impl Worker {
             let claimed = self.store.claim_due_notifications(now, now + LEASE, BATCH).await?;
             for message in &claimed {
                 let attempt = self.deliver(message, now).await;
-                match &attempt {
-                    Attempt::Sent { .. } => pass.sent += 1,
-                    Attempt::Retry { .. } => pass.retried += 1,
-                    Attempt::Failed { .. } => pass.failed += 1,
-                }
                 let outcome = match &attempt {
-                    Attempt::Sent { .. } => "sent",
-                    Attempt::Retry { .. } => "retry",
-                    Attempt::Failed { .. } => "failed",
+                    Attempt::Sent { .. } => {
+                        pass.sent += 1;
+                        "sent"
+                    }
+                    Attempt::Retry { .. } => {
+                        pass.retried += 1;
+                        "retry"
+                    }
+                    Attempt::Failed { .. } => {
+                        pass.failed += 1;
+                        "failed"
+                    }
                 };
                 tracing::info!(outbox_id = %message.id, booking_id = %message.booking_id,
                     channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
