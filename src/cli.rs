@@ -202,7 +202,9 @@ async fn serve(
         .await
         .map_err(|e| format!("cannot listen on {} (http.bind): {e}", settings.http.bind))?;
     tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
     horizon.abort();
     index_refresher.abort();
     outbox_worker.abort();

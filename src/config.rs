@@ -29,6 +29,7 @@ pub struct Settings {
     pub booking: BookingSettings,
     pub notifications: NotificationSettings,
     pub email: EmailSettings,
+    pub sms: SmsSettings,
     pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
@@ -49,6 +50,12 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Where patients reach this server (the start of their cancel links); empty: no links in messages.
+    pub public_url: String,
+    /// Rate limit of the patients' pages, per client address.
+    pub public_page_requests_per_minute: u32,
+    /// The header a reverse proxy puts the client's address in (e.g. `x-forwarded-for`); empty: the TCP peer.
+    pub client_address_header: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -143,6 +150,37 @@ impl fmt::Debug for EmailSettings {
     }
 }
 
+/// The SMS provider. `provider = "none"` turns the SMS channel off.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// `none` or `ovh`.
+    pub provider: String,
+    pub base_url: String,
+    pub application_key: String,
+    pub application_secret: String,
+    pub consumer_key: String,
+    pub service_name: String,
+    pub sender: String,
+    pub timeout_secs: u64,
+}
+
+impl fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |secret: &str| if secret.is_empty() { "" } else { "***" };
+        f.debug_struct("SmsSettings")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("application_key", &self.application_key)
+            .field("application_secret", &hidden(&self.application_secret))
+            .field("consumer_key", &hidden(&self.consumer_key))
+            .field("service_name", &self.service_name)
+            .field("sender", &self.sender)
+            .field("timeout_secs", &self.timeout_secs)
+            .finish()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {path}: {message}")]
@@ -188,6 +226,25 @@ impl Settings {
         }
         if !(1..=120).contains(&self.http.request_timeout_secs) {
             return invalid("http.request_timeout_secs must be between 1 and 120".into());
+        }
+        let public_url = &self.http.public_url;
+        if !public_url.is_empty()
+            && (!(public_url.starts_with("https://") || public_url.starts_with("http://"))
+                || public_url.ends_with('/')
+                || public_url.contains(['?', '#', ' ']))
+        {
+            return invalid(format!(
+                "http.public_url must be an address like https://rdv.example.fr, without a trailing slash (got {public_url:?})"
+            ));
+        }
+        if !(1..=10_000).contains(&self.http.public_page_requests_per_minute) {
+            return invalid("http.public_page_requests_per_minute must be between 1 and 10000".into());
+        }
+        if self.client_address_header().is_none() && !self.http.client_address_header.is_empty() {
+            return invalid(format!(
+                "http.client_address_header is not a header name (got {:?})",
+                self.http.client_address_header
+            ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid(format!("log.level {:?} is not a tracing filter (e.g. info, snp=debug)", self.log.level));
@@ -258,9 +315,51 @@ impl Settings {
         if !(1..=300).contains(&e.timeout_secs) {
             return invalid("email.timeout_secs must be between 1 and 300".into());
         }
+        self.check_sms()?;
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
             .map_err(|m| ConfigError::Invalid(format!("{m} (config/motifs.toml or the --config file)")))
+    }
+
+    fn check_sms(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let s = &self.sms;
+        if !(1..=120).contains(&s.timeout_secs) {
+            return invalid("sms.timeout_secs must be between 1 and 120".into());
+        }
+        match s.provider.as_str() {
+            "none" => return Ok(()),
+            "ovh" => {}
+            other => return invalid(format!("sms.provider must be none or ovh (got {other:?})")),
+        }
+        if !(s.base_url.starts_with("https://") || s.base_url.starts_with("http://")) {
+            return invalid(format!("sms.base_url must be an http(s) address (got {:?})", s.base_url));
+        }
+        for (name, value) in [
+            ("application_key", &s.application_key),
+            ("application_secret", &s.application_secret),
+            ("consumer_key", &s.consumer_key),
+        ] {
+            if value.is_empty() {
+                return invalid(format!("sms.{name} is required with sms.provider = \"ovh\""));
+            }
+        }
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if s.service_name.is_empty() || !s.service_name.chars().all(safe) {
+            return invalid(format!(
+                "sms.service_name must be the SMS account, like sms-ab12345-1 (got {:?})",
+                s.service_name
+            ));
+        }
+        if !(1..=11).contains(&s.sender.chars().count()) || !s.sender.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return invalid(format!("sms.sender must be 1 to 11 letters or digits (got {:?})", s.sender));
+        }
+        Ok(())
+    }
+
+    /// `http.client_address_header` as a header name; `None` when empty (or invalid: `check` refuses it).
+    pub fn client_address_header(&self) -> Option<axum::http::HeaderName> {
+        axum::http::HeaderName::try_from(self.http.client_address_header.to_ascii_lowercase()).ok()
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -351,6 +450,7 @@ impl fmt::Debug for Settings {
             .field("booking", &self.booking)
             .field("notifications", &self.notifications)
             .field("email", &self.email)
+            .field("sms", &self.sms)
             .field("search", &self.search)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())
@@ -369,8 +469,11 @@ mod tests {
         assert_eq!(settings.http.bind.to_string(), "127.0.0.1:8080");
         settings.database.url = "postgres://snp:hunter2@db/snp".into();
         settings.email.password = "smtp-secret".into();
+        settings.sms.application_secret = "ovh-secret".into();
+        settings.sms.consumer_key = "ovh-consumer".into();
         let debug = format!("{settings:?}");
         assert!(!debug.contains("smtp-secret"), "{debug}");
+        assert!(!debug.contains("ovh-secret") && !debug.contains("ovh-consumer"), "{debug}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("postgres://snp:***@db/snp"));
         assert_eq!(
@@ -395,5 +498,31 @@ mod tests {
         settings.notifications.reminder_evening_before = String::new();
         settings.notifications.max_attempts = 0;
         assert!(settings.check().unwrap_err().to_string().contains("max_attempts"));
+    }
+
+    #[test]
+    fn sms_and_public_url_settings_are_checked() {
+        let mut settings = Settings::load_with_env(None, Env::prefixed("SNP_TEST_NOTHING__")).unwrap();
+        settings.sms.provider = "twilio".into();
+        assert!(settings.check().unwrap_err().to_string().contains("sms.provider"));
+        settings.sms.provider = "ovh".into();
+        assert!(settings.check().unwrap_err().to_string().contains("sms.application_key"));
+        settings.sms.application_key = "ak".into();
+        settings.sms.application_secret = "as".into();
+        settings.sms.consumer_key = "ck".into();
+        settings.sms.service_name = "sms-ab12345-1".into();
+        settings.sms.sender = "SAS Normandie".into();
+        assert!(settings.check().unwrap_err().to_string().contains("sms.sender"));
+        settings.sms.sender = "SAS76".into();
+        settings.sms.service_name = "sms/../me".into();
+        assert!(settings.check().unwrap_err().to_string().contains("sms.service_name"));
+        settings.sms.service_name = "sms-ab12345-1".into();
+        settings.check().unwrap();
+        settings.http.public_url = "https://rdv.example.fr/".into();
+        assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
+        settings.http.public_url = "rdv.example.fr".into();
+        assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
+        settings.http.public_url = "https://rdv.example.fr".into();
+        settings.check().unwrap();
     }
 }

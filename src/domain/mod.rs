@@ -35,6 +35,7 @@ pub mod access;
 pub mod api_key;
 pub mod availability;
 pub mod booking;
+pub mod cancel_link;
 pub mod catalogue;
 pub mod geo;
 pub mod holidays;

@@ -58,6 +58,8 @@ pub struct Appointment<'a> {
     pub timezone: Tz,
     /// The professional's email, if they gave one.
     pub professional_email: Option<&'a str>,
+    /// The professional's phone (E.164): told by SMS when they gave no email.
+    pub professional_phone: Option<&'a str>,
 }
 
 /// The messages of a new booking: the patient's confirmation by SMS and/or email (whichever contacts they
@@ -96,13 +98,19 @@ pub fn on_cancellation(
 }
 
 /// Who is told of a confirmation or a cancellation: the patient by SMS and by email (as far as they gave a
-/// phone and an email), the professional by email.
+/// phone and an email), the professional by email — or by SMS when they gave a phone but no email, since a
+/// professional who does not know a patient is coming is the worst outcome of all.
 fn told<'a>(a: &'a Appointment<'_>) -> Vec<(Channel, Recipient, &'a str)> {
     let patient = &a.booking.patient;
+    let professional = match (a.professional_email, a.professional_phone) {
+        (Some(email), _) => Some((Channel::Email, Recipient::Professional, email)),
+        (None, Some(phone)) => Some((Channel::Sms, Recipient::Professional, phone)),
+        (None, None) => None,
+    };
     [
         patient.phone.as_deref().map(|phone| (Channel::Sms, Recipient::Patient, phone)),
         patient.email.as_deref().map(|email| (Channel::Email, Recipient::Patient, email)),
-        a.professional_email.map(|email| (Channel::Email, Recipient::Professional, email)),
+        professional,
     ]
     .into_iter()
     .flatten()

@@ -20,7 +20,7 @@ use crate::domain::notification::{self, Appointment};
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Slot, Visibility};
 use crate::domain::time::utc_rfc3339;
-use crate::store::{BookingFilter, StoreError};
+use crate::store::{BookingFilter, Cancellation, StoreError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,6 +81,8 @@ pub struct BookingView {
     hold_id: Option<String>,
     created_at: String,
     cancelled_at: Option<String>,
+    /// Who cancelled: an API key's id, or `patient` (through the link of their messages).
+    cancelled_by: Option<String>,
     cancel_reason: Option<String>,
     outcome_at: Option<String>,
 }
@@ -126,6 +128,7 @@ async fn view(state: &AppState, lookups: &mut Lookups, booking: &Booking) -> Res
         hold_id: booking.hold_id.clone(),
         created_at: utc_rfc3339(booking.created_at),
         cancelled_at: booking.cancelled_at.map(utc_rfc3339),
+        cancelled_by: booking.cancelled_by.clone(),
         cancel_reason: booking.cancel_reason.clone(),
         outcome_at: booking.outcome_at.map(utc_rfc3339),
     })
@@ -255,12 +258,17 @@ async fn book(
 }
 
 /// The booked appointment as its messages need it.
-fn appointment<'a>(booking: &'a Booking, slot: &Slot, professional: Option<&'a Professional>) -> Appointment<'a> {
+pub(super) fn appointment<'a>(
+    booking: &'a Booking,
+    slot: &Slot,
+    professional: Option<&'a Professional>,
+) -> Appointment<'a> {
     Appointment {
         booking,
         start: slot.start,
         timezone: slot.timezone,
         professional_email: professional.and_then(|p| p.email.as_deref()),
+        professional_phone: professional.and_then(|p| p.phone.as_deref()),
     }
 }
 
@@ -377,7 +385,9 @@ pub async fn cancel(
     let professional = state.store.get_professional(&slot.professional_id).await?;
     let appointment = appointment(&booking, &slot, professional.as_ref());
     let messages = notification::on_cancellation(&appointment, now, new_id);
-    state.store.cancel_booking(&id, &caller.key_id, reason.as_deref(), now, &messages).await?;
+    let cancellation =
+        Cancellation { booking_id: &id, by: &caller.key_id, reason: reason.as_deref(), link_digest: None };
+    state.store.cancel_booking(&cancellation, now, &messages).await?;
     tracing::info!(booking_id = %id, "booking cancelled");
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))

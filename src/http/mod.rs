@@ -8,6 +8,7 @@
 mod absences;
 mod api_keys;
 mod bookings;
+pub mod cancel_links;
 pub mod error;
 pub mod extract;
 mod health;
@@ -17,6 +18,7 @@ mod motifs;
 mod openapi;
 mod practices;
 mod professionals;
+pub mod rate_limit;
 mod rules;
 mod searches;
 mod slots;
@@ -68,6 +70,8 @@ pub struct AppState {
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
     /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
     pub search_index: Arc<crate::routing::live::LiveIndex>,
+    /// The request budget of the patients' pages (`/r/…`).
+    pub patient_page_limit: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -86,6 +90,10 @@ impl AppState {
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
+            patient_page_limit: Arc::new(rate_limit::RateLimiter::new(
+                settings.http.public_page_requests_per_minute,
+                settings.client_address_header(),
+            )),
         }
     }
 }
@@ -98,11 +106,18 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
 
     let request_span = |request: &Request<_>| {
         let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-        // The path only: query strings may one day carry personal data.
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        // The path only (query strings may one day carry personal data), and a cancel link's token masked.
+        let path = request.uri().path();
+        let path = if path.starts_with("/r/") { "/r/…" } else { path };
+        tracing::info_span!("request", method = %request.method(), path = %path, request_id = %request_id)
     };
+    // The patients' pages: HTML, outside the documented JSON API, with a request budget per client.
+    let patient_pages = Router::new()
+        .route("/r/{token}", get(cancel_links::show).post(cancel_links::cancel))
+        .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_patient_pages));
 
     api.route("/openapi.json", get(move || openapi::document(document.clone())))
+        .merge(patient_pages)
         .fallback(|| async { ApiError::NotFound("No such resource.".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))

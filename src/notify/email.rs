@@ -9,15 +9,9 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::SendError;
 use super::messages::Email;
 use crate::config::EmailSettings;
-
-/// Why a message could not be sent; `permanent` failures are not retried.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendError {
-    pub message: String,
-    pub permanent: bool,
-}
 
 pub struct EmailChannel {
     transport: AsyncSmtpTransport<Tokio1Executor>,

@@ -13,8 +13,15 @@
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 
+use std::collections::BTreeMap;
+
+use crate::domain::booking::Booking;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::motif::MotifDef;
 use crate::domain::notification::Kind;
-use crate::domain::slot::Modality;
+use crate::domain::practice::Practice;
+use crate::domain::professional::Professional;
+use crate::domain::slot::{Modality, Slot};
 
 /// Everything a message may say about a booking.
 pub struct Context<'a> {
@@ -33,6 +40,64 @@ pub struct Context<'a> {
     pub prescription_required: bool,
     /// The patient's single-use cancel link, when there is one.
     pub cancel_url: Option<&'a str>,
+}
+
+/// What messages (and the patient's page) say about a booking beyond the booking and its slot: who and
+/// where, gathered from the store's rows once.
+pub struct Details {
+    pub professional_name: String,
+    pub profession_title: String,
+    pub practice_name: String,
+    pub practice_address: String,
+    pub practice_phone: Option<String>,
+    pub prescription_required: bool,
+}
+
+impl Details {
+    pub fn new(
+        booking: &Booking,
+        professional: &Professional,
+        practice: &Practice,
+        catalogue: &Catalogue,
+        motifs: &BTreeMap<String, MotifDef>,
+    ) -> Details {
+        // "Médecin généraliste" reads "médecin généraliste" in a sentence.
+        let profession_title = match catalogue.professions.get(&professional.profession) {
+            Some(def) => lowercase_first(&def.title),
+            None => professional.profession.clone(),
+        };
+        Details {
+            professional_name: format!("{} {}", professional.first_name, professional.last_name),
+            profession_title,
+            practice_name: practice.name.clone(),
+            practice_address: format!("{}, {} {}", practice.address, practice.postal_code, practice.commune),
+            practice_phone: practice.phone.clone(),
+            prescription_required: motifs.get(&booking.motif).is_some_and(|m| m.prescription_required),
+        }
+    }
+
+    pub fn context<'a>(&'a self, booking: &'a Booking, slot: &Slot, cancel_url: Option<&'a str>) -> Context<'a> {
+        Context {
+            booking_id: &booking.id,
+            patient_birth_date: booking.patient.birth_date,
+            start: slot.start,
+            end: slot.end,
+            timezone: slot.timezone,
+            modality: slot.modality,
+            professional_name: &self.professional_name,
+            profession_title: &self.profession_title,
+            practice_name: &self.practice_name,
+            practice_address: &self.practice_address,
+            practice_phone: self.practice_phone.as_deref(),
+            prescription_required: self.prescription_required,
+            cancel_url,
+        }
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// An email: subject, plain text and HTML bodies, and the calendar file for the patient.
@@ -120,7 +185,8 @@ fn what_to_bring(c: &Context<'_>) -> Vec<&'static str> {
     bring
 }
 
-fn place(c: &Context<'_>) -> String {
+/// Where: the practice and its address, or the modality.
+pub fn place(c: &Context<'_>) -> String {
     match c.modality {
         Modality::HomeVisit => "à domicile".to_string(),
         Modality::Teleconsultation => "en téléconsultation".to_string(),
@@ -232,12 +298,40 @@ pub fn professional_email(kind: Kind, c: &Context<'_>) -> Email {
     Email { subject, html: html_of(&text), text, ics: None }
 }
 
+/// The professional's SMS, for one who gave no email: when and where, not who (as the email).
+pub fn professional_sms(kind: Kind, c: &Context<'_>) -> String {
+    let when = short_when(c.start, c.timezone);
+    let text = match kind {
+        Kind::Cancellation => format!("SAS : le RDV du {when} ({}) est annulé. Réf. {}", place_short(c), c.booking_id),
+        _ => format!(
+            "SAS : nouveau RDV {when} ({}). Patient et coordonnées dans vos rendez-vous snp. Réf. {}",
+            place_short(c),
+            c.booking_id
+        ),
+    };
+    to_gsm7(&text)
+}
+
+/// Where, in a few words: the practice's name, or the modality.
+fn place_short(c: &Context<'_>) -> String {
+    match c.modality {
+        Modality::HomeVisit => "à domicile".to_string(),
+        Modality::Teleconsultation => "téléconsultation".to_string(),
+        Modality::InPerson => c.practice_name.to_string(),
+    }
+}
+
+/// Text made safe inside HTML elements and double-quoted attributes (the only quoting used).
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 /// The HTML body: the same lines, escaped, links made clickable.
 fn html_of(text: &str) -> String {
     let body: Vec<String> = text
         .lines()
         .map(|line| {
-            let escaped = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+            let escaped = escape_html(line);
             match escaped.find("https://") {
                 Some(at) => {
                     let url = &escaped[at..];
@@ -357,6 +451,20 @@ mod tests {
         assert!(sms.contains("(heure de La Réunion)") && sms.contains(url), "{sms}");
         // What went first: the address and the things to bring; who and where remain.
         assert!(sms.contains("Claire Lefebvre, Maison de santé du Perrey") && !sms.contains("Gennevilliers"), "{sms}");
+    }
+
+    #[test]
+    fn the_professional_s_sms_says_when_and_where_but_not_who() {
+        let c = context(chrono_tz::Europe::Paris, wednesday_10_paris(), None);
+        let sms = professional_sms(Kind::Confirmation, &c);
+        assert_eq!(
+            sms,
+            "SAS : nouveau RDV mer. 25/11 à 10h00 (Maison de santé du Perrey). Patient et coordonnées dans vos \
+             rendez-vous snp. Réf. b-1"
+        );
+        let cancelled = professional_sms(Kind::Cancellation, &c);
+        assert_eq!(cancelled, "SAS : le RDV du mer. 25/11 à 10h00 (Maison de santé du Perrey) est annulé. Réf. b-1");
+        assert!(gsm7_segments(&sms) <= 2);
     }
 
     #[test]

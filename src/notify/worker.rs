@@ -12,17 +12,22 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::email::{EmailChannel, SendError};
-use super::messages::{self, Context};
+use super::SendError;
+use super::email::EmailChannel;
+use super::messages::{self, Details};
+use super::sms::{DEFAULT_VALIDITY_MINUTES, SmsChannel};
 use crate::clock::Clock;
+use crate::domain::booking::{Booking, BookingStatus};
+use crate::domain::cancel_link::{CancelLink, LinkToken, TOKEN_BYTES};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::motif::MotifDef;
-use crate::domain::notification::{Attempt, Channel, Notification, Recipient, after_failure};
+use crate::domain::notification::{Attempt, Channel, Kind, Notification, Recipient, after_failure};
+use crate::domain::slot::Slot;
 use crate::store::{Store, StoreError};
 
 /// How long a claimed message is left to its worker before another may take it (longer than any SMTP timeout).
 const LEASE: Duration = Duration::seconds(120);
-/// Messages claimed per pass.
+/// Messages claimed at a time (a pass claims until none is left).
 const BATCH: u32 = 50;
 
 pub struct Worker {
@@ -31,7 +36,12 @@ pub struct Worker {
     pub catalogue: Arc<Catalogue>,
     pub motifs: Arc<BTreeMap<String, MotifDef>>,
     pub email: Option<EmailChannel>,
+    pub sms: Option<SmsChannel>,
+    /// Where patients reach the server (`http.public_url`); `None`: messages carry no cancel link.
+    pub public_url: Option<String>,
     pub max_attempts: u32,
+    /// Messages claimed at a time.
+    pub batch: u32,
 }
 
 /// What one pass did.
@@ -53,14 +63,24 @@ impl Worker {
         if email.is_none() {
             tracing::warn!("email channel off: email.smtp_host is empty (emails will be marked failed)");
         }
-        tracing::warn!("SMS channel off: no SMS provider yet (SMS will be marked failed)");
+        let sms = SmsChannel::from_settings(&settings.sms)?;
+        if sms.is_none() {
+            tracing::warn!("SMS channel off: sms.provider is \"none\" (SMS will be marked failed)");
+        }
+        let public_url = Some(settings.http.public_url.clone()).filter(|url| !url.is_empty());
+        if public_url.is_none() {
+            tracing::warn!("http.public_url is empty: patients' messages will carry no cancel link");
+        }
         Ok(Worker {
             store,
             clock,
             catalogue: Arc::new(settings.catalogue()),
             motifs: Arc::new(settings.motifs.clone()),
             email,
+            sms,
+            public_url,
             max_attempts: settings.notifications.max_attempts,
+            batch: BATCH,
         })
     }
 
@@ -69,7 +89,7 @@ impl Worker {
         let mut pass = Pass::default();
         loop {
             let now = self.clock.now();
-            let claimed = self.store.claim_due_notifications(now, now + LEASE, BATCH).await?;
+            let claimed = self.store.claim_due_notifications(now, now + LEASE, self.batch).await?;
             for message in &claimed {
                 let attempt = self.deliver(message, now).await;
                 let outcome = match &attempt {
@@ -90,7 +110,7 @@ impl Worker {
                     channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
                 self.store.record_attempt(&message.id, &attempt, self.clock.now()).await?;
             }
-            if claimed.len() < BATCH as usize {
+            if claimed.len() < self.batch as usize {
                 return Ok(pass);
             }
         }
@@ -113,28 +133,14 @@ impl Worker {
         let professional =
             self.store.get_professional(&slot.professional_id).await.map_err(transient)?.ok_or_else(gone)?;
         let practice = self.store.get_practice(&slot.practice_id).await.map_err(transient)?.ok_or_else(gone)?;
-        let professional_name = format!("{} {}", professional.first_name, professional.last_name);
-        let practice_address = format!("{}, {} {}", practice.address, practice.postal_code, practice.commune);
-        // "Médecin généraliste" reads "médecin généraliste" in a sentence.
-        let title = match self.catalogue.professions.get(&professional.profession) {
-            Some(def) => lowercase_first(&def.title),
-            None => professional.profession.clone(),
-        };
-        let context = Context {
-            booking_id: &booking.id,
-            patient_birth_date: booking.patient.birth_date,
-            start: slot.start,
-            end: slot.end,
-            timezone: slot.timezone,
-            modality: slot.modality,
-            professional_name: &professional_name,
-            profession_title: &title,
-            practice_name: &practice.name,
-            practice_address: &practice_address,
-            practice_phone: practice.phone.as_deref(),
-            prescription_required: self.motifs.get(&booking.motif).is_some_and(|m| m.prescription_required),
-            cancel_url: None,
-        };
+        let details = Details::new(&booking, &professional, &practice, &self.catalogue, &self.motifs);
+        // A confirmation that could only arrive after the start would only confuse (reminders are withdrawn
+        // by the claim itself).
+        if m.kind == Kind::Confirmation && m.recipient == Recipient::Patient && slot.start <= now {
+            return Err(SendError { message: "the appointment had started".into(), permanent: true });
+        }
+        let cancel_url = self.cancel_url(m, &booking, &slot, now).await?;
+        let context = details.context(&booking, &slot, cancel_url.as_deref());
         match m.channel {
             Channel::Email => {
                 let Some(channel) = &self.email else {
@@ -146,14 +152,52 @@ impl Worker {
                 };
                 channel.send(&m.id, &m.address, &email).await
             }
-            Channel::Sms => Err(SendError { message: "no SMS provider is configured".into(), permanent: true }),
+            Channel::Sms => {
+                let Some(channel) = &self.sms else {
+                    return Err(SendError { message: "no SMS provider is configured".into(), permanent: true });
+                };
+                let text = match m.recipient {
+                    Recipient::Patient => messages::patient_sms(m.kind, &context),
+                    Recipient::Professional => messages::professional_sms(m.kind, &context),
+                };
+                // Worthless once the appointment has started: the operator may drop it then.
+                let validity = match m.kind {
+                    Kind::Cancellation => DEFAULT_VALIDITY_MINUTES,
+                    _ => (slot.start - now).num_minutes().max(1),
+                };
+                channel.send(&m.address, &text, validity).await
+            }
         }
     }
-}
 
-fn lowercase_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
+    /// A fresh cancel link for the patient's confirmation or reminder of a booking still to come: its digest
+    /// is stored before the message leaves, so that every link a patient receives works.
+    async fn cancel_url(
+        &self,
+        m: &Notification,
+        booking: &Booking,
+        slot: &Slot,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, SendError> {
+        let Some(public_url) = &self.public_url else { return Ok(None) };
+        let channel_on = match m.channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Sms => self.sms.is_some(),
+        };
+        let wanted = channel_on && m.recipient == Recipient::Patient && m.kind != Kind::Cancellation;
+        if !wanted || booking.status != BookingStatus::Confirmed || slot.start <= now {
+            return Ok(None);
+        }
+        let mut bytes = [0u8; TOKEN_BYTES];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| SendError { message: format!("random source: {e}"), permanent: false })?;
+        let token = LinkToken::from_random_bytes(bytes);
+        self.store
+            .create_cancel_link(&CancelLink::new(&token, &booking.id, slot.start, now))
+            .await
+            .map_err(|e| SendError { message: format!("database: {e}"), permanent: false })?;
+        Ok(Some(token.url(public_url)))
+    }
 }
 
 /// A number in [0, 1) for the backoff's jitter.

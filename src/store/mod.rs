@@ -20,6 +20,7 @@ use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
+use crate::domain::cancel_link::CancelLink;
 use crate::domain::notification::{Attempt, Notification};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
@@ -57,6 +58,9 @@ pub enum StoreError {
     /// The booking is not in a state that allows this change.
     #[error("booking is {}", .status.as_str())]
     InvalidTransition { status: BookingStatus },
+    /// The patient's cancel link was used already, or the appointment has started.
+    #[error("the cancel link is used or expired")]
+    LinkSpent,
     /// An outcome before the slot started.
     #[error("too early")]
     TooEarly,
@@ -72,6 +76,17 @@ pub enum StoreError {
     InvalidValue(String),
     #[error("database: {0}")]
     Database(sqlx::Error),
+}
+
+/// Who cancels a booking, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Cancellation<'a> {
+    pub booking_id: &'a str,
+    /// The API key's id, or `patient` for the patient's link.
+    pub by: &'a str,
+    pub reason: Option<&'a str>,
+    /// The digest of the patient's link, used by this cancellation (and unusable after it).
+    pub link_digest: Option<&'a str>,
 }
 
 /// Every driver error goes through [`shared::map_error`], reads included: constraint violations and refused
@@ -282,16 +297,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError>;
     async fn list_bookings(&self, filter: &BookingFilter) -> Result<Vec<Booking>, StoreError>;
-    /// Cancels a confirmed booking; its slot is free again if it is still to come.
-    /// Cancels, withdraws the reminders still pending and writes the cancellation's messages, in one transaction.
+    /// Cancels a confirmed booking; its slot is free again if it is still to come. Cancels, uses the patient's
+    /// link (when the cancellation comes through one), withdraws the reminders still pending and writes the
+    /// cancellation's messages, in one transaction.
     async fn cancel_booking(
         &self,
-        id: &str,
-        by: &str,
-        reason: Option<&str>,
+        cancellation: &Cancellation<'_>,
         now: DateTime<Utc>,
         messages: &[Notification],
     ) -> Result<(), StoreError>;
+    /// Stores the digest of a cancel link the worker is about to send.
+    async fn create_cancel_link(&self, link: &CancelLink) -> Result<(), StoreError>;
+    async fn get_cancel_link(&self, token_digest: &str) -> Result<Option<CancelLink>, StoreError>;
     /// Claims up to `limit` due messages until `lease_until` (each claim counts an attempt); due reminders of
     /// appointments that have started are withdrawn instead.
     async fn claim_due_notifications(

@@ -12,6 +12,7 @@ use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Patient};
+use crate::domain::cancel_link::CancelLink;
 use crate::domain::geo::Coordinates;
 use crate::domain::notification::{Channel, Delivery, Kind, Notification, Recipient};
 use crate::domain::practice::{Practice, PracticeKind};
@@ -489,6 +490,27 @@ impl TryFrom<NotificationRow> for Notification {
             sent_at: r.sent_at,
             created_at: r.created_at,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CancelLinkRow {
+    token_digest: String,
+    booking_id: String,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl From<CancelLinkRow> for CancelLink {
+    fn from(r: CancelLinkRow) -> Self {
+        CancelLink {
+            token_digest: r.token_digest,
+            booking_id: r.booking_id,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            used_at: r.used_at,
+        }
     }
 }
 

@@ -687,32 +687,53 @@ macro_rules! impl_store {
 
             async fn cancel_booking(
                 &self,
-                id: &str,
-                by: &str,
-                reason: Option<&str>,
+                c: &Cancellation<'_>,
                 now: DateTime<Utc>,
                 messages: &[Notification],
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
+                if let Some(digest) = c.link_digest {
+                    let used = sqlx::query(sql::USE_CANCEL_LINK).bind(digest).bind(c.booking_id).bind(now).execute(&mut *tx).await?;
+                    if used.rows_affected() == 0 {
+                        return Err(StoreError::LinkSpent);
+                    }
+                }
                 let slot: Option<String> = sqlx::query_scalar(sql::CANCEL_BOOKING)
-                    .bind(id)
+                    .bind(c.booking_id)
                     .bind(now)
-                    .bind(by)
-                    .bind(reason)
+                    .bind(c.by)
+                    .bind(c.reason)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(slot_id) = slot else {
                     drop(tx);
-                    return Err(match self.get_booking(id).await? {
+                    return Err(match self.get_booking(c.booking_id).await? {
                         None => StoreError::NotFound,
                         Some(b) => StoreError::InvalidTransition { status: b.status },
                     });
                 };
                 sqlx::query(sql::RELEASE_CANCELLED_SLOT).bind(&slot_id).bind(now).execute(&mut *tx).await?;
-                sqlx::query(sql::WITHDRAW_REMINDERS).bind(id).execute(&mut *tx).await?;
+                sqlx::query(sql::WITHDRAW_REMINDERS).bind(c.booking_id).execute(&mut *tx).await?;
                 Self::insert_outbox(&mut tx, messages).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn create_cancel_link(&self, link: &CancelLink) -> Result<(), StoreError> {
+                sqlx::query(sql::INSERT_CANCEL_LINK)
+                    .bind(&link.token_digest)
+                    .bind(&link.booking_id)
+                    .bind(link.expires_at)
+                    .bind(link.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn get_cancel_link(&self, token_digest: &str) -> Result<Option<CancelLink>, StoreError> {
+                let row: Option<CancelLinkRow> =
+                    sqlx::query_as(sql::GET_CANCEL_LINK).bind(token_digest).fetch_optional(&self.pool).await?;
+                Ok(row.map(CancelLink::from))
             }
 
             async fn claim_due_notifications(

@@ -262,6 +262,14 @@ pub const LIST_BOOKINGS: &str = "SELECT b.id, b.slot_id, b.hold_id, b.status, b.
 pub const CANCEL_BOOKING: &str = "UPDATE bookings SET status = 'cancelled', cancelled_at = $2, updated_at = $2, \
     cancelled_by = $3, cancel_reason = $4 WHERE id = $1 AND status = 'confirmed' RETURNING slot_id";
 
+/// A patient's link cancels its booking once, and only before the appointment starts.
+pub const USE_CANCEL_LINK: &str = "UPDATE cancel_links SET used_at = $3 WHERE token_digest = $1 \
+    AND booking_id = $2 AND used_at IS NULL AND expires_at > $3";
+pub const INSERT_CANCEL_LINK: &str =
+    "INSERT INTO cancel_links (token_digest, booking_id, expires_at, created_at) VALUES ($1, $2, $3, $4)";
+pub const GET_CANCEL_LINK: &str =
+    "SELECT token_digest, booking_id, expires_at, created_at, used_at FROM cancel_links WHERE token_digest = $1";
+
 /// After a cancellation a future slot is free again (searchable, bookable) — unless its professional is absent
 /// then; a past one is withdrawn.
 pub const RELEASE_CANCELLED_SLOT: &str = "UPDATE slots SET updated_at = $2, status = CASE WHEN start_at > $2 \

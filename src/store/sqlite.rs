@@ -12,18 +12,19 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CardPracticeRow, CardProfessionalRow, HoldRow, NotificationRow,
-    PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow, HoldRow,
+    NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
+    AbsenceEffects, BookingFilter, Cancellation, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
     ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
+use crate::domain::cancel_link::CancelLink;
 use crate::domain::notification::{Attempt, Notification};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;

@@ -22,14 +22,14 @@ on_both_databases!(
 );
 
 /// An aiosmtpd server of the test's own, killed when the test ends.
-struct SmtpSink {
+pub struct SmtpSink {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
 }
 
 impl SmtpSink {
-    fn start() -> SmtpSink {
+    pub fn start() -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
         let mut sink = SmtpSink { child: None, port: free_port(), dir };
         sink.restart();
@@ -62,12 +62,12 @@ impl SmtpSink {
         }
     }
 
-    fn set_mode(&self, mode: &str) {
+    pub fn set_mode(&self, mode: &str) {
         std::fs::write(self.dir.path().join("mode"), mode).unwrap();
     }
 
     /// The messages received so far, decoded, in order.
-    fn received(&self) -> Vec<Value> {
+    pub fn received(&self) -> Vec<Value> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -84,50 +84,71 @@ impl Drop for SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// The `[email]` settings of a client of this server.
+    pub fn settings(&self) -> EmailSettings {
+        EmailSettings {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: self.port,
+            tls: "none".into(),
+            username: String::new(),
+            password: String::new(),
+            from: "SAS Normandie <no-reply@sas.example.fr>".into(),
+            timeout_secs: 5,
+        }
+    }
+}
+
 fn worker(app: &TestApp, sink: &SmtpSink, max_attempts: u32) -> Worker {
-    let email = EmailSettings {
-        smtp_host: "127.0.0.1".into(),
-        smtp_port: sink.port,
-        tls: "none".into(),
-        username: String::new(),
-        password: String::new(),
-        from: "SAS Normandie <no-reply@sas.example.fr>".into(),
-        timeout_secs: 5,
-    };
     let mut settings = app.settings.clone();
-    settings.email = email;
+    settings.email = sink.settings();
     settings.notifications.max_attempts = max_attempts;
     Worker::from_settings(app.store.clone(), app.clock.clone(), &settings).unwrap()
 }
 
 /// Books tomorrow 10:00 (Paris) for a patient with phone and email; returns the booking id.
-async fn book(app: &TestApp) -> String {
+pub async fn book(app: &TestApp) -> String {
+    book_with(app, 25 * 60, json!({}), json!({})).await
+}
+
+/// Books a new GP's slot `minutes_from_now` ahead (15 minutes long) for Léa Martin, with a reason and a note
+/// that must never reach a message; `professional` and `patient` override the defaults.
+pub async fn book_with(app: &TestApp, minutes_from_now: i64, professional: Value, patient: Value) -> String {
     let practice = app.practice(json!({"name": "Maison de santé du Perrey"})).await;
-    let gp = app.professional(&[&practice], json!({})).await;
+    let gp = app.professional(&[&practice], professional).await;
     let regulator = app.key(Role::Regulator, None, &[]).await;
-    let published = app.publish(&app.admin_key, vec![slot(&gp, &practice, 25 * 60, 15)]).await;
+    let published = app.publish(&app.admin_key, vec![slot(&gp, &practice, minutes_from_now, 15)]).await;
     let slot_id = published.body["slots"][0]["id"].as_str().unwrap();
+    let mut person = json!({"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14",
+                            "phone": "06 12 34 56 78", "email": "lea.martin@example.fr"});
+    crate::helpers::merge(&mut person, patient);
     let body = json!({"slot_id": slot_id, "motif": "gp_unscheduled", "note": "Douleur thoracique depuis hier",
-        "patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14",
-                    "phone": "06 12 34 56 78", "email": "lea.martin@example.fr"}});
+                      "patient": person});
     let booked = app.post("/api/v1/bookings", &regulator, body).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text);
     booked.body["id"].as_str().unwrap().to_string()
 }
 
+/// A booking's messages as `GET /api/v1/bookings/{id}/notifications` shows them (in due order), each with a
+/// reader of its text fields.
+pub async fn outbox_of(app: &TestApp, booking: &str) -> Vec<Value> {
+    let response = app.get(&format!("/api/v1/bookings/{booking}/notifications"), &app.admin_key).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    response.body.as_array().unwrap().clone()
+}
+
+/// A text field of a shown message ("" when null).
+pub fn field(message: &Value, name: &str) -> String {
+    message[name].as_str().unwrap_or_default().to_string()
+}
+
 /// (recipient, channel, status, attempts) of the confirmations, sorted (retries reorder them by due time).
 async fn statuses(app: &TestApp, booking: &str) -> Vec<(String, String, String, u64)> {
-    let response = app.get(&format!("/api/v1/bookings/{booking}/notifications"), &app.admin_key).await;
-    let mut confirmations: Vec<_> = response
-        .body
-        .as_array()
-        .unwrap()
+    let mut confirmations: Vec<_> = outbox_of(app, booking)
+        .await
         .iter()
         .filter(|m| m["kind"] == "confirmation")
-        .map(|m| {
-            let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
-            (s("recipient"), s("channel"), s("status"), m["attempts"].as_u64().unwrap())
-        })
+        .map(|m| (field(m, "recipient"), field(m, "channel"), field(m, "status"), m["attempts"].as_u64().unwrap()))
         .collect();
     confirmations.sort();
     confirmations
@@ -216,8 +237,7 @@ async fn an_smtp_outage_delays_a_message_but_never_loses_it(app: TestApp) {
     app.clock.advance(Duration::seconds(40));
     assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 0, retried: 2, failed: 0 });
     assert!(sink.received().is_empty());
-    let shown = app.get(&format!("/api/v1/bookings/{booking}/notifications"), &app.admin_key).await;
-    let email = shown.body.as_array().unwrap().iter().find(|m| m["channel"] == "email").unwrap().clone();
+    let email = outbox_of(&app, &booking).await.into_iter().find(|m| m["channel"] == "email").unwrap();
     assert!(email["last_error"].as_str().unwrap().contains("421"), "{email}");
     // Recovered: delivered at the next due time, each attempt counted.
     sink.set_mode("ok");

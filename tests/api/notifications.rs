@@ -105,14 +105,21 @@ async fn a_booking_writes_its_confirmations_and_reminders(app: TestApp) {
     assert_eq!(stored, 5);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE address = $1", "+33612345678").await, 3);
 
-    // Email only, a professional without email, and an appointment in 90 minutes: one confirmation, and no
-    // reminder (both would come too late).
+    // Email only, a professional without email (told by SMS on their phone), and an appointment in 90
+    // minutes: the confirmations, and no reminder (both would come too late).
     let quiet = setup(&app, json!({"email": null})).await;
     let email_only = json!({"first_name": "Paul", "last_name": "Durand", "birth_date": "1990-01-01",
                             "email": "paul.durand@example.fr"});
-    let soon = book(&app, &quiet, 90, email_only).await;
+    let soon = book(&app, &quiet, 90, email_only.clone()).await;
     assert_eq!(
         summary(&notifications(&app, &quiet.regulator, &soon).await),
+        [row("confirmation", "patient", "email", "pending"), row("confirmation", "professional", "sms", "pending")]
+    );
+    // Neither an email nor a phone: the professional cannot be told (the regulator calls the practice).
+    let unreachable = setup(&app, json!({"email": null, "phone": null})).await;
+    let booked = book(&app, &unreachable, 90, email_only).await;
+    assert_eq!(
+        summary(&notifications(&app, &unreachable.regulator, &booked).await),
         [row("confirmation", "patient", "email", "pending")]
     );
 }

@@ -1,0 +1,238 @@
+//! The patient's cancel link: `GET /r/{token}` shows the appointment and an "Annuler le rendez-vous" button;
+//! `POST /r/{token}` cancels it (the slot is free again, the professional is told, the patient gets the
+//! cancellation notice). Plain French HTML that works without JavaScript, on any phone.
+//!
+//! A GET never changes anything (mail scanners and link previews follow links); the button posts. A link
+//! used, expired (the appointment has started) or unknown says so kindly, with what to do instead. The page
+//! shows when, with whom and where — what the message already said — never the patient's identity: whoever
+//! holds the link learns nothing more. Every answer carries `Referrer-Policy: no-referrer` (the token must not
+//! leak to another site), `Cache-Control: no-store` and a strict Content-Security-Policy; the path (which
+//! holds the token) is masked in the logs.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::bookings::appointment;
+use crate::domain::booking::{Booking, BookingStatus};
+use crate::domain::cancel_link::{CancelLink, token_digest};
+use crate::domain::notification;
+use crate::domain::slot::Slot;
+use crate::notify::messages::{Details, escape_html, long_when, place};
+use crate::store::{Cancellation, StoreError};
+
+/// Who a link's cancellation is recorded as.
+pub const CANCELLED_BY_PATIENT: &str = "patient";
+
+/// An HTML page and its status.
+pub struct Page {
+    status: StatusCode,
+    title: &'static str,
+    /// Trusted HTML (every piece of data in it is escaped when it is built).
+    body: String,
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let html = format!(
+            "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n\
+             <body>\n<main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
+            title = self.title,
+            body = self.body
+        );
+        let mut response = (self.status, html).into_response();
+        let headers = response.headers_mut();
+        let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
+            headers.insert(name, HeaderValue::from_static(value));
+        };
+        set(headers, header::CONTENT_TYPE, "text/html; charset=utf-8");
+        set(headers, header::REFERRER_POLICY, "no-referrer");
+        set(headers, header::CACHE_CONTROL, "no-store");
+        set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        set(headers, header::X_FRAME_OPTIONS, "DENY");
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        );
+        set(headers, HEADER_ROBOTS, "noindex, nofollow");
+        response
+    }
+}
+
+const HEADER_ROBOTS: header::HeaderName = header::HeaderName::from_static("x-robots-tag");
+
+/// Large type and a large button: the page is read on a phone, often by a worried parent.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.1rem;line-height:1.5;margin:0;\
+    color:#1a1a1a;background:#fff}main{max-width:36rem;margin:0 auto;padding:1.5rem}h1{font-size:1.5rem}\
+    dt{font-weight:bold;margin-top:.75rem}dd{margin:0}button{font-size:1.1rem;padding:.8rem 1.2rem;\
+    margin-top:1rem;border:2px solid #8b0000;background:#8b0000;color:#fff;border-radius:.4rem;cursor:pointer}\
+    button:focus{outline:3px solid #ffbf47;outline-offset:2px}";
+
+const OTHER_APPOINTMENT: &str = "<p>Pour un autre rendez-vous, appelez le 15 ou le 116 117.</p>";
+
+/// A link's booking, ready to be shown.
+struct Found {
+    link: CancelLink,
+    booking: Booking,
+    slot: Slot,
+    details: Details,
+}
+
+pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Page {
+    match find(&state, &token).await {
+        Ok(found) => match spent(&state, &found) {
+            Some(page) => page,
+            None => Page {
+                status: StatusCode::OK,
+                title: "Votre rendez-vous",
+                body: format!(
+                    "{}\n<p>Vous ne pourrez pas venir ? Annulez-le : le créneau servira à un autre patient.</p>\n\
+                     <form method=\"post\">\n<button type=\"submit\">Annuler le rendez-vous</button>\n</form>",
+                    appointment_list(&found)
+                ),
+            },
+        },
+        Err(page) => page,
+    }
+}
+
+pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Page {
+    let found = match find(&state, &token).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    if let Some(page) = spent(&state, &found) {
+        return page;
+    }
+    let now = state.clock.now();
+    let professional = match state.store.get_professional(&found.slot.professional_id).await {
+        Ok(professional) => professional,
+        Err(error) => return unavailable(&error),
+    };
+    let messages = notification::on_cancellation(
+        &appointment(&found.booking, &found.slot, professional.as_ref()),
+        now,
+        super::new_id,
+    );
+    let cancellation = Cancellation {
+        booking_id: &found.booking.id,
+        by: CANCELLED_BY_PATIENT,
+        reason: None,
+        link_digest: Some(&found.link.token_digest),
+    };
+    match state.store.cancel_booking(&cancellation, now, &messages).await {
+        Ok(()) => {
+            tracing::info!(booking_id = %found.booking.id, "booking cancelled through the patient's link");
+            Page {
+                status: StatusCode::OK,
+                title: "Votre rendez-vous est annulé",
+                body: format!(
+                    "{}\n<p>Le cabinet est prévenu. Merci d'avoir libéré ce créneau.</p>\n{OTHER_APPOINTMENT}",
+                    appointment_list(&found)
+                ),
+            }
+        }
+        // Cancelled meanwhile (by another click, the regulator, the professional), or it just started.
+        Err(StoreError::LinkSpent | StoreError::InvalidTransition { .. }) => match find(&state, &token).await {
+            Ok(found) => spent(&state, &found).unwrap_or_else(|| unavailable(&StoreError::LinkSpent)),
+            Err(page) => page,
+        },
+        Err(error) => unavailable(&error),
+    }
+}
+
+/// The link's booking with its slot, professional and practice; a page when there is none to show.
+async fn find(state: &AppState, token: &str) -> Result<Found, Page> {
+    let unknown = || Page {
+        status: StatusCode::NOT_FOUND,
+        title: "Lien non valable",
+        body: "<p>Ce lien ne correspond à aucun rendez-vous. Vérifiez qu'il est complet (copiez-le en entier \
+               depuis votre message), ou appelez le cabinet.</p>"
+            .into(),
+    };
+    let Some(digest) = token_digest(token) else { return Err(unknown()) };
+    let store = &state.store;
+    let link = store.get_cancel_link(&digest).await.map_err(|e| unavailable(&e))?.ok_or_else(unknown)?;
+    let booking = store.get_booking(&link.booking_id).await.map_err(|e| unavailable(&e))?.ok_or_else(unknown)?;
+    let slot = store.get_slot(&booking.slot_id).await.map_err(|e| unavailable(&e))?.ok_or_else(unknown)?;
+    let professional =
+        store.get_professional(&slot.professional_id).await.map_err(|e| unavailable(&e))?.ok_or_else(unknown)?;
+    let practice = store.get_practice(&slot.practice_id).await.map_err(|e| unavailable(&e))?.ok_or_else(unknown)?;
+    let details = Details::new(&booking, &professional, &practice, &state.catalogue, &state.motifs);
+    Ok(Found { link, booking, slot, details })
+}
+
+/// The page of a link that can no longer cancel: the booking is cancelled already, or its time has come.
+fn spent(state: &AppState, found: &Found) -> Option<Page> {
+    let when = escape_html(&long_when(found.slot.start, found.slot.timezone));
+    if found.booking.status == BookingStatus::Cancelled {
+        return Some(Page {
+            status: StatusCode::GONE,
+            title: "Rendez-vous déjà annulé",
+            body: format!(
+                "<p>Le rendez-vous du {when} est déjà annulé : vous n'avez rien d'autre à faire.</p>\n{OTHER_APPOINTMENT}"
+            ),
+        });
+    }
+    let now = state.clock.now();
+    if found.booking.status != BookingStatus::Confirmed || now >= found.link.expires_at || found.link.used_at.is_some()
+    {
+        let call = match &found.details.practice_phone {
+            Some(phone) => format!(" Pour toute question, appelez le cabinet au {}.", escape_html(phone)),
+            None => String::new(),
+        };
+        return Some(Page {
+            status: StatusCode::GONE,
+            title: "Lien expiré",
+            body: format!(
+                "<p>Ce lien n'est plus valable : le rendez-vous du {when} a commencé ou est passé, et ne peut plus \
+                 être annulé en ligne.{call}</p>"
+            ),
+        });
+    }
+    None
+}
+
+/// When, with whom, where.
+fn appointment_list(found: &Found) -> String {
+    let context = found.details.context(&found.booking, &found.slot, None);
+    let mut rows = vec![
+        ("Quand", long_when(found.slot.start, found.slot.timezone)),
+        ("Avec", format!("{}, {}", context.professional_name, context.profession_title)),
+        ("Où", place(&context)),
+    ];
+    if let Some(phone) = context.practice_phone {
+        rows.push(("Téléphone du cabinet", phone.to_string()));
+    }
+    let items: Vec<String> =
+        rows.iter().map(|(term, value)| format!("<dt>{term}</dt><dd>{}</dd>", escape_html(value))).collect();
+    format!("<dl>\n{}\n</dl>", items.join("\n"))
+}
+
+/// The database could not answer: say so, and what to do meanwhile. (The error goes to the log, ids only.)
+fn unavailable(error: &StoreError) -> Page {
+    tracing::error!(%error, "patient page: the store failed");
+    Page {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Service momentanément indisponible",
+        body: "<p>Nous ne pouvons pas afficher votre rendez-vous pour l'instant. Réessayez dans quelques minutes, \
+               ou appelez le cabinet.</p>"
+            .into(),
+    }
+}
+
+/// The answer once a client has spent its requests for the minute.
+pub fn too_many_requests() -> Response {
+    let mut response = Page {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        title: "Trop de demandes",
+        body: "<p>Trop de demandes depuis votre connexion. Réessayez dans une minute.</p>".into(),
+    }
+    .into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
+}
