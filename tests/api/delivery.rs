@@ -19,6 +19,7 @@ on_both_databases!(
     a_booking_s_emails_arrive_in_french_with_their_calendar_and_nothing_medical,
     an_smtp_outage_delays_a_message_but_never_loses_it,
     a_refusal_or_spent_attempts_mark_the_message_failed,
+    a_cancellation_reaches_everyone_and_cancels_the_calendar_event,
 );
 
 /// An aiosmtpd server of the test's own, killed when the test ends.
@@ -271,4 +272,43 @@ async fn a_refusal_or_spent_attempts_mark_the_message_failed(app: TestApp) {
     assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 0, retried: 0, failed: 2 });
     let spent = statuses(&app, &second).await;
     assert!(spent.iter().all(|(_, _, status, _)| status == "failed"), "{spent:?}");
+}
+
+async fn a_cancellation_reaches_everyone_and_cancels_the_calendar_event(app: TestApp) {
+    let sink = SmtpSink::start();
+    let booking = book(&app).await;
+    let worker = worker(&app, &sink, 8);
+    worker.run_once().await.unwrap();
+    let cancelled = app.post(&format!("/api/v1/bookings/{booking}/cancel"), &app.admin_key, json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 2, retried: 0, failed: 1 });
+    let received = sink.received();
+    assert_eq!(received.len(), 4);
+    let to = |address: &str, subject_start: &str| {
+        received
+            .iter()
+            .find(|m| {
+                m["rcpt_tos"][0] == address && m["headers"]["Subject"].as_str().unwrap().starts_with(subject_start)
+            })
+            .unwrap_or_else(|| panic!("no {subject_start:?} to {address}"))
+            .clone()
+    };
+    let confirmation = to("lea.martin@example.fr", "Votre rendez-vous");
+    let cancellation = to("lea.martin@example.fr", "Rendez-vous annulé");
+    assert_eq!(cancellation["headers"]["Subject"], "Rendez-vous annulé : mercredi 25 novembre à 10 h 00");
+    let text = part(&cancellation, "text/plain")["text"].as_str().unwrap();
+    assert!(text.contains("Votre rendez-vous est annulé.") && text.contains("appelez le 15 ou le 116 117"), "{text}");
+    // The calendar event is the same one (same UID), cancelled: a higher SEQUENCE, STATUS:CANCELLED, METHOD:CANCEL.
+    let first = part(&confirmation, "text/calendar")["text"].as_str().unwrap().to_string();
+    let ics = part(&cancellation, "text/calendar");
+    assert_eq!(ics["params"]["method"], "CANCEL");
+    let ics = ics["text"].as_str().unwrap();
+    let uid = format!("UID:{booking}@snp");
+    assert!(first.contains(&uid) && ics.contains(&uid), "{ics}");
+    assert!(first.contains("SEQUENCE:0") && ics.contains("SEQUENCE:1"), "{first}\n{ics}");
+    assert!(ics.contains("STATUS:CANCELLED") && ics.contains("METHOD:CANCEL"), "{ics}");
+    let professional = to("claire.lefebvre@example.fr", "Rendez-vous annulé");
+    let professional_text = part(&professional, "text/plain")["text"].as_str().unwrap();
+    assert!(professional_text.contains(&format!("Référence : {booking}")));
+    assert!(!professional.to_string().contains("Martin") && !professional.to_string().contains("Douleur"));
 }
