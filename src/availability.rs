@@ -173,6 +173,11 @@ pub fn spawn_horizon_job(
             if let Err(error) = store.purge_idempotency_keys(clock.now() - Duration::hours(24)).await {
                 tracing::error!(%error, "purging idempotency keys failed");
             }
+            // A link past its appointment's start cancels nothing; a week on, its "expired" page is no longer
+            // worth keeping the row for (an unknown link gets the "not valid" page instead).
+            if let Err(error) = store.purge_cancel_links(clock.now() - Duration::days(7)).await {
+                tracing::error!(%error, "purging cancel links failed");
+            }
             // Every process replays the journal within seconds; an hour of it is plenty.
             if let Err(error) = store.prune_search_journal().await {
                 tracing::error!(%error, "pruning the search journal failed");

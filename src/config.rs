@@ -54,8 +54,10 @@ pub struct HttpSettings {
     pub public_url: String,
     /// Rate limit of the patients' pages, per client address.
     pub public_page_requests_per_minute: u32,
-    /// The header a reverse proxy puts the client's address in (e.g. `x-forwarded-for`); empty: the TCP peer.
+    /// The header a reverse proxy puts the client's address in (`x-forwarded-for`)…
     pub client_address_header: String,
+    /// …trusted only from these addresses or blocks (the proxies); empty: the client is the TCP peer.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -228,13 +230,17 @@ impl Settings {
             return invalid("http.request_timeout_secs must be between 1 and 120".into());
         }
         let public_url = &self.http.public_url;
+        // Patients' links cancel appointments: they travel over TLS (plain http only for a local trial).
+        let local = ["http://localhost", "http://127.0.0.1"].iter().any(|p| public_url.starts_with(p));
         if !public_url.is_empty()
-            && (!(public_url.starts_with("https://") || public_url.starts_with("http://"))
+            && (!(public_url.starts_with("https://") || local)
                 || public_url.ends_with('/')
-                || public_url.contains(['?', '#', ' ']))
+                || public_url.contains(['?', '#', ' '])
+                || public_url.chars().count() > 60)
         {
             return invalid(format!(
-                "http.public_url must be an address like https://rdv.example.fr, without a trailing slash (got {public_url:?})"
+                "http.public_url must be an https address of at most 60 characters, like https://rdv.example.fr, \
+                 without a trailing slash (got {public_url:?})"
             ));
         }
         if !(1..=10_000).contains(&self.http.public_page_requests_per_minute) {
@@ -245,6 +251,10 @@ impl Settings {
                 "http.client_address_header is not a header name (got {:?})",
                 self.http.client_address_header
             ));
+        }
+        for proxy in &self.http.trusted_proxies {
+            crate::http::rate_limit::Network::parse(proxy)
+                .map_err(|m| ConfigError::Invalid(format!("http.trusted_proxies: {m}")))?;
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid(format!("log.level {:?} is not a tracing filter (e.g. info, snp=debug)", self.log.level));
@@ -360,6 +370,11 @@ impl Settings {
     /// `http.client_address_header` as a header name; `None` when empty (or invalid: `check` refuses it).
     pub fn client_address_header(&self) -> Option<axum::http::HeaderName> {
         axum::http::HeaderName::try_from(self.http.client_address_header.to_ascii_lowercase()).ok()
+    }
+
+    /// `http.trusted_proxies`, parsed (`check` refuses any that does not parse).
+    pub fn trusted_proxies(&self) -> Vec<crate::http::rate_limit::Network> {
+        self.http.trusted_proxies.iter().filter_map(|p| crate::http::rate_limit::Network::parse(p).ok()).collect()
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -522,6 +537,13 @@ mod tests {
         assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
         settings.http.public_url = "rdv.example.fr".into();
         assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
+        settings.http.public_url = "http://rdv.example.fr".into();
+        assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
+        settings.http.public_url = "http://127.0.0.1:8080".into();
+        settings.check().unwrap();
+        settings.http.trusted_proxies = vec!["10.0.0.0/8".into(), "proxy.local".into()];
+        assert!(settings.check().unwrap_err().to_string().contains("http.trusted_proxies"));
+        settings.http.trusted_proxies = vec!["10.0.0.0/8".into(), "::1".into()];
         settings.http.public_url = "https://rdv.example.fr".into();
         settings.check().unwrap();
     }

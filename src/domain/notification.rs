@@ -157,6 +157,10 @@ pub enum Attempt {
     Failed {
         error: String,
     },
+    /// No longer worth sending (the appointment has started).
+    Withdrawn {
+        reason: String,
+    },
 }
 
 /// After a failed attempt (the `attempts`-th): retry later with exponential backoff — 30 s, 1 min, 2 min, …

@@ -93,6 +93,7 @@ impl AppState {
             patient_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,
                 settings.client_address_header(),
+                settings.trusted_proxies(),
             )),
         }
     }

@@ -7,6 +7,9 @@
 //! where the timestamp is the provider's clock (learnt once from `GET {base_url}/1.0/auth/time` and kept as an
 //! offset from ours, as OVHcloud's own clients do: a request whose timestamp drifts is refused).
 //!
+//! If the provider accepts a job but its answer is lost (a timeout), the message is sent again at the next
+//! attempt: the API has no idempotency key, and a patient told twice is better than a patient not told.
+//!
 //! Each SMS carries a validity period ending when the appointment starts: an operator that could only deliver
 //! it late (an outage, a phone switched off) drops it rather than remind a patient of an appointment already
 //! past.
@@ -91,7 +94,9 @@ impl SmsChannel {
 
     /// Sends one SMS to an E.164 number; the provider's job id is the answer.
     pub async fn send(&self, to: &str, text: &str, validity_minutes: i64) -> Result<String, SendError> {
-        let url = format!("{}/1.0/sms/{}/jobs", self.base_url, self.service_name);
+        // Signed as it will travel: the parsed form (host lower-cased, default port dropped) is what is sent.
+        let url = reqwest::Url::parse(&format!("{}/1.0/sms/{}/jobs", self.base_url, self.service_name))
+            .map_err(|e| SendError { message: format!("sms.base_url: {e}"), permanent: true })?;
         let job = Job {
             message: text,
             receivers: [to],
@@ -102,25 +107,16 @@ impl SmsChannel {
             validity_period: validity_minutes.clamp(1, DEFAULT_VALIDITY_MINUTES),
         };
         let body = serde_json::to_string(&job).expect("a job serialises");
-        let timestamp = self.provider_now().await?;
-        let response = self
-            .client
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("X-Ovh-Application", &self.application_key)
-            .header("X-Ovh-Consumer", &self.consumer_key)
-            .header("X-Ovh-Timestamp", timestamp.to_string())
-            .header("X-Ovh-Signature", self.signature("POST", &url, &body, timestamp))
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| transient(format!("OVHcloud unreachable: {}", describe(&e))))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| transient(format!("OVHcloud: {}", describe(&e))))?;
-        if !status.is_success() {
-            if status.is_client_error() {
-                *self.time_offset.lock().await = None;
+        let (status, text) = match self.post(&url, &body).await? {
+            // Our clock jumped since the offset was learnt: it is relearnt; ask again at once.
+            (status, text)
+                if status == StatusCode::BAD_REQUEST && text.to_ascii_lowercase().contains("out of time") =>
+            {
+                self.post(&url, &body).await?
             }
+            answer => answer,
+        };
+        if !status.is_success() {
             let message = serde_json::from_str::<ProviderError>(&text).map(|e| e.message).unwrap_or(text);
             return Err(SendError {
                 message: format!("OVHcloud {status}: {message}"),
@@ -136,6 +132,29 @@ impl SmsChannel {
         }
         let ids: Vec<String> = receipt.ids.iter().map(i64::to_string).collect();
         Ok(format!("ovh:{}", ids.join(",")))
+    }
+
+    /// One signed POST; the status and the body of the answer. A refusal makes the time offset relearnt.
+    async fn post(&self, url: &reqwest::Url, body: &str) -> Result<(StatusCode, String), SendError> {
+        let timestamp = self.provider_now().await?;
+        let response = self
+            .client
+            .post(url.clone())
+            .header("Content-Type", "application/json")
+            .header("X-Ovh-Application", &self.application_key)
+            .header("X-Ovh-Consumer", &self.consumer_key)
+            .header("X-Ovh-Timestamp", timestamp.to_string())
+            .header("X-Ovh-Signature", self.signature("POST", url.as_str(), body, timestamp))
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| transient(format!("OVHcloud unreachable: {}", describe(&e))))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| transient(format!("OVHcloud: {}", describe(&e))))?;
+        if status.is_client_error() {
+            *self.time_offset.lock().await = None;
+        }
+        Ok((status, text))
     }
 
     /// `"$1$" + sha1_hex(AS+CK+METHOD+URL+BODY+TIMESTAMP)`, joined by "+".

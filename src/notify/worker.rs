@@ -25,8 +25,12 @@ use crate::domain::notification::{Attempt, Channel, Kind, Notification, Recipien
 use crate::domain::slot::Slot;
 use crate::store::{Store, StoreError};
 
-/// How long a claimed message is left to its worker before another may take it (longer than any SMTP timeout).
-const LEASE: Duration = Duration::seconds(120);
+/// The shortest lease: how long a claimed message is left to its worker before another may take it over.
+const MIN_LEASE: Duration = Duration::seconds(120);
+/// A lease covers this many channel timeouts: one send is several exchanges (SMTP: connect, EHLO, STARTTLS,
+/// MAIL, RCPT, DATA; SMS: the provider's time, then the job), each bounded by the timeout. The lease is renewed
+/// before each message, so it only has to outlast one send.
+const TIMEOUTS_PER_LEASE: i64 = 8;
 /// Messages claimed at a time (a pass claims until none is left).
 const BATCH: u32 = 50;
 
@@ -42,6 +46,22 @@ pub struct Worker {
     pub max_attempts: u32,
     /// Messages claimed at a time.
     pub batch: u32,
+    /// How long a claim keeps a message from other workers (renewed before each send).
+    pub lease: Duration,
+}
+
+/// Why a claimed message was not sent.
+enum Undelivered {
+    /// The channel (or the data it needs) failed.
+    Error(SendError),
+    /// The appointment has started: the message is no longer worth sending.
+    Started,
+}
+
+impl From<SendError> for Undelivered {
+    fn from(error: SendError) -> Self {
+        Undelivered::Error(error)
+    }
 }
 
 /// What one pass did.
@@ -81,6 +101,9 @@ impl Worker {
             public_url,
             max_attempts: settings.notifications.max_attempts,
             batch: BATCH,
+            lease: MIN_LEASE.max(Duration::seconds(
+                TIMEOUTS_PER_LEASE * settings.email.timeout_secs.max(settings.sms.timeout_secs) as i64,
+            )),
         })
     }
 
@@ -89,8 +112,15 @@ impl Worker {
         let mut pass = Pass::default();
         loop {
             let now = self.clock.now();
-            let claimed = self.store.claim_due_notifications(now, now + LEASE, self.batch).await?;
+            let claim = uuid::Uuid::now_v7().to_string();
+            let claimed = self.store.claim_due_notifications(now, now + self.lease, self.batch, &claim).await?;
             for message in &claimed {
+                // Each message on the clock of its own turn: a batch may take a while to send.
+                let now = self.clock.now();
+                if !self.store.renew_claim(&message.id, &claim, now + self.lease).await? {
+                    tracing::warn!(outbox_id = %message.id, "claim lapsed and taken over by another worker: skipped");
+                    continue;
+                }
                 let attempt = self.deliver(message, now).await;
                 let outcome = match &attempt {
                     Attempt::Sent { .. } => {
@@ -105,10 +135,11 @@ impl Worker {
                         pass.failed += 1;
                         "failed"
                     }
+                    Attempt::Withdrawn { .. } => "withdrawn",
                 };
                 tracing::info!(outbox_id = %message.id, booking_id = %message.booking_id,
                     channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
-                self.store.record_attempt(&message.id, &attempt, self.clock.now()).await?;
+                self.store.record_attempt(&message.id, &claim, &attempt, self.clock.now()).await?;
             }
             if claimed.len() < self.batch as usize {
                 return Ok(pass);
@@ -119,13 +150,14 @@ impl Worker {
     async fn deliver(&self, message: &Notification, now: DateTime<Utc>) -> Attempt {
         match self.send(message, now).await {
             Ok(provider_id) => Attempt::Sent { provider_id: Some(provider_id) },
-            Err(SendError { message: error, permanent }) => {
+            Err(Undelivered::Started) => Attempt::Withdrawn { reason: "the appointment had started".into() },
+            Err(Undelivered::Error(SendError { message: error, permanent })) => {
                 after_failure(error, permanent, message.attempts, self.max_attempts, now, jitter())
             }
         }
     }
 
-    async fn send(&self, m: &Notification, now: DateTime<Utc>) -> Result<String, SendError> {
+    async fn send(&self, m: &Notification, now: DateTime<Utc>) -> Result<String, Undelivered> {
         let transient = |e: StoreError| SendError { message: format!("database: {e}"), permanent: false };
         let gone = || SendError { message: "the booking no longer exists".into(), permanent: true };
         let booking = self.store.get_booking(&m.booking_id).await.map_err(transient)?.ok_or_else(gone)?;
@@ -134,27 +166,27 @@ impl Worker {
             self.store.get_professional(&slot.professional_id).await.map_err(transient)?.ok_or_else(gone)?;
         let practice = self.store.get_practice(&slot.practice_id).await.map_err(transient)?.ok_or_else(gone)?;
         let details = Details::new(&booking, &professional, &practice, &self.catalogue, &self.motifs);
-        // A confirmation that could only arrive after the start would only confuse (reminders are withdrawn
-        // by the claim itself).
-        if m.kind == Kind::Confirmation && m.recipient == Recipient::Patient && slot.start <= now {
-            return Err(SendError { message: "the appointment had started".into(), permanent: true });
+        // A confirmation or a reminder arriving after the start would only confuse. (The claim withdraws due
+        // reminders too, but a batch, or a slow provider, may reach this message later than that.)
+        if m.kind != Kind::Cancellation && m.recipient == Recipient::Patient && slot.start <= now {
+            return Err(Undelivered::Started);
         }
         let cancel_url = self.cancel_url(m, &booking, &slot, now).await?;
         let context = details.context(&booking, &slot, cancel_url.as_deref());
         match m.channel {
             Channel::Email => {
                 let Some(channel) = &self.email else {
-                    return Err(SendError { message: "no email server is configured".into(), permanent: true });
+                    return Err(SendError { message: "no email server is configured".into(), permanent: true }.into());
                 };
                 let email = match m.recipient {
                     Recipient::Patient => messages::patient_email(m.kind, &context, now),
                     Recipient::Professional => messages::professional_email(m.kind, &context),
                 };
-                channel.send(&m.id, &m.address, &email).await
+                Ok(channel.send(&m.id, &m.address, &email).await?)
             }
             Channel::Sms => {
                 let Some(channel) = &self.sms else {
-                    return Err(SendError { message: "no SMS provider is configured".into(), permanent: true });
+                    return Err(SendError { message: "no SMS provider is configured".into(), permanent: true }.into());
                 };
                 let text = match m.recipient {
                     Recipient::Patient => messages::patient_sms(m.kind, &context),
@@ -165,7 +197,7 @@ impl Worker {
                     Kind::Cancellation => DEFAULT_VALIDITY_MINUTES,
                     _ => (slot.start - now).num_minutes().max(1),
                 };
-                channel.send(&m.address, &text, validity).await
+                Ok(channel.send(&m.address, &text, validity).await?)
             }
         }
     }

@@ -309,6 +309,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the digest of a cancel link the worker is about to send.
     async fn create_cancel_link(&self, link: &CancelLink) -> Result<(), StoreError>;
     async fn get_cancel_link(&self, token_digest: &str) -> Result<Option<CancelLink>, StoreError>;
+    /// Deletes the links that expired before an instant (they can no longer cancel anything); returns how many.
+    async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Claims up to `limit` due messages until `lease_until` (each claim counts an attempt); due reminders of
     /// appointments that have started are withdrawn instead.
     async fn claim_due_notifications(
@@ -316,9 +318,19 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        claim_token: &str,
     ) -> Result<Vec<Notification>, StoreError>;
-    /// Records what became of an attempt (a message no longer pending is left as it is).
-    async fn record_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Extends the lease of a claimed message before it is sent; `false` when it is no longer this claim's
+    /// (another worker took it over after the lease ended, or it was settled).
+    async fn renew_claim(&self, id: &str, claim_token: &str, lease_until: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Records an attempt's outcome — only while the message is still this claim's.
+    async fn record_attempt(
+        &self,
+        id: &str,
+        claim_token: &str,
+        attempt: &Attempt,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// The outbox as the metrics show it (counts only, no message).
     async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
     /// A booking's messages, in the order they are due.

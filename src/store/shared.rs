@@ -741,6 +741,7 @@ macro_rules! impl_store {
                 now: DateTime<Utc>,
                 lease_until: DateTime<Utc>,
                 limit: u32,
+                claim_token: &str,
             ) -> Result<Vec<Notification>, StoreError> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(sql::WITHDRAW_LATE_REMINDERS).bind(now).execute(&mut *tx).await?;
@@ -749,6 +750,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(lease_until)
                     .bind(i64::from(limit))
+                    .bind(claim_token)
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -757,11 +759,25 @@ macro_rules! impl_store {
                 Ok(claimed)
             }
 
-            async fn record_attempt(&self, id: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<(), StoreError> {
+            async fn renew_claim(&self, id: &str, claim_token: &str, lease_until: DateTime<Utc>) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let renewed = sqlx::query(sql::RENEW_CLAIM).bind(id).bind(claim_token).bind(lease_until).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(renewed.rows_affected() == 1)
+            }
+
+            async fn record_attempt(
+                &self,
+                id: &str,
+                claim_token: &str,
+                attempt: &Attempt,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
                 let query = match attempt {
-                    Attempt::Sent { provider_id } => sqlx::query(sql::MARK_SENT).bind(id).bind(now).bind(provider_id.clone()),
-                    Attempt::Retry { error, at } => sqlx::query(sql::MARK_RETRY).bind(id).bind(*at).bind(error.clone()),
-                    Attempt::Failed { error } => sqlx::query(sql::MARK_FAILED).bind(id).bind(error.clone()),
+                    Attempt::Sent { provider_id } => sqlx::query(sql::MARK_SENT).bind(id).bind(claim_token).bind(now).bind(provider_id.clone()),
+                    Attempt::Retry { error, at } => sqlx::query(sql::MARK_RETRY).bind(id).bind(claim_token).bind(*at).bind(error.clone()),
+                    Attempt::Failed { error } => sqlx::query(sql::MARK_FAILED).bind(id).bind(claim_token).bind(error.clone()),
+                    Attempt::Withdrawn { reason } => sqlx::query(sql::MARK_WITHDRAWN).bind(id).bind(claim_token).bind(reason.clone()),
                 };
                 let mut tx = self.begin_write().await?;
                 query.execute(&mut *tx).await?;
@@ -872,6 +888,10 @@ macro_rules! impl_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError> {
+                Ok(sqlx::query(sql::PURGE_CANCEL_LINKS).bind(expired_before).execute(&self.pool).await?.rows_affected())
             }
 
             async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -298,6 +298,7 @@ pub const GET_IDEMPOTENCY_KEY: &str = "SELECT request_hash, status_code, respons
 pub const COMPLETE_IDEMPOTENCY_KEY: &str = "UPDATE idempotency_keys SET status_code = $4, response_body = $5 \
     WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
 /// Stored answers contain patient data: they are kept one day, long enough for any retry.
+pub const PURGE_CANCEL_LINKS: &str = "DELETE FROM cancel_links WHERE expires_at < $1";
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
 pub const FORGET_IDEMPOTENCY_KEY: &str =
     "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND endpoint = $2 AND idempotency_key = $3";
@@ -316,17 +317,24 @@ pub const WITHDRAW_LATE_REMINDERS: &str = "UPDATE outbox SET status = 'withdrawn
     JOIN slots s ON s.id = b.slot_id WHERE b.id = outbox.booking_id AND s.start_at <= $1)";
 /// Claims due messages for a lease, counting the attempt. `{skip_locked}`: PostgreSQL's `FOR UPDATE SKIP
 /// LOCKED` (concurrent workers take disjoint rows); nothing on SQLite, where `BEGIN IMMEDIATE` serialises.
-pub const CLAIM_OUTBOX: &str = "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 WHERE id IN \
+pub const CLAIM_OUTBOX: &str = "UPDATE outbox SET claimed_until = $2, claim_token = $4, attempts = attempts + 1 \
+    WHERE id IN \
     (SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.due_at <= $1 \
        AND (o.claimed_until IS NULL OR o.claimed_until <= $1) ORDER BY o.due_at, o.id LIMIT $3 {skip_locked}) \
     RETURNING id, booking_id, channel, recipient, kind, address, due_at, status, attempts, last_error, sent_at, \
     created_at";
-pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = $2, provider_id = $3, last_error = NULL, \
-    claimed_until = NULL WHERE id = $1 AND status = 'pending'";
-pub const MARK_RETRY: &str =
-    "UPDATE outbox SET due_at = $2, last_error = $3, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
-pub const MARK_FAILED: &str =
-    "UPDATE outbox SET status = 'failed', last_error = $2, claimed_until = NULL WHERE id = $1 AND status = 'pending'";
+/// Extends a worker's lease on one message before it is sent — unless another worker has claimed it since.
+pub const RENEW_CLAIM: &str =
+    "UPDATE outbox SET claimed_until = $3 WHERE id = $1 AND claim_token = $2 AND status = 'pending'";
+/// Outcomes are recorded only by the worker whose claim the message still is (`$2`: its claim token).
+pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = $3, provider_id = $4, last_error = NULL, \
+    claimed_until = NULL WHERE id = $1 AND claim_token = $2 AND status = 'pending'";
+pub const MARK_RETRY: &str = "UPDATE outbox SET due_at = $3, last_error = $4, claimed_until = NULL \
+    WHERE id = $1 AND claim_token = $2 AND status = 'pending'";
+pub const MARK_FAILED: &str = "UPDATE outbox SET status = 'failed', last_error = $3, claimed_until = NULL \
+    WHERE id = $1 AND claim_token = $2 AND status = 'pending'";
+pub const MARK_WITHDRAWN: &str = "UPDATE outbox SET status = 'withdrawn', last_error = $3, claimed_until = NULL \
+    WHERE id = $1 AND claim_token = $2 AND status = 'pending'";
 /// For the metrics: messages due and not sent, and since when the oldest has waited.
 pub const OUTBOX_BACKLOG: &str = "SELECT COUNT(*), MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= $1";
 /// For the metrics: messages sent or given up, by channel.

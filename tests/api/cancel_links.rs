@@ -2,6 +2,7 @@
 //! and the kind answers of a used, expired or wrong link.
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use chrono::Duration;
 use serde_json::json;
@@ -150,32 +151,54 @@ async fn a_link_expires_when_the_appointment_starts_and_a_wrong_one_finds_nothin
     assert!(page.text.contains("est déjà annulé"));
 }
 
+/// A request as it arrives over TCP from `peer`, with a proxy header when given.
+fn from_peer(path: &str, peer: &str, forwarded_for: Option<&str>) -> Request<Body> {
+    let mut request = Request::builder().uri(path);
+    if let Some(forwarded) = forwarded_for {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    let peer: std::net::IpAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::new(peer, 50_000)));
+    request
+}
+
 async fn the_patient_pages_are_rate_limited_per_client(app: TestApp) {
     let path = format!("/r/{}", "B".repeat(32));
-    for _ in 0..app.settings.http.public_page_requests_per_minute {
-        assert_eq!(browse(&app, Method::GET, &path).await.status, StatusCode::NOT_FOUND);
+    // No trusted proxy: a client is its TCP address, whatever it writes in X-Forwarded-For.
+    for i in 0..app.settings.http.public_page_requests_per_minute {
+        let forged = format!("198.51.100.{i}");
+        let page = app.send(from_peer(&path, "203.0.113.5", Some(&forged))).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
     }
-    let limited = browse(&app, Method::GET, &path).await;
+    let limited = app.send(from_peer(&path, "203.0.113.5", Some("198.51.100.200"))).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers["retry-after"], "60");
     assert_eq!(limited.headers["referrer-policy"], "no-referrer");
     assert!(limited.text.contains("Réessayez dans une minute"));
-    // The API is not affected; the next minute brings a new budget.
+    // Another client is not affected, nor is the API; the next minute brings a new budget.
+    assert_eq!(app.send(from_peer(&path, "203.0.113.6", None)).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/v1/motifs", &app.admin_key).await.status, StatusCode::OK);
     app.clock.advance(Duration::seconds(60));
-    assert_eq!(browse(&app, Method::GET, &path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.send(from_peer(&path, "203.0.113.5", None)).await.status, StatusCode::NOT_FOUND);
 
-    // Behind a reverse proxy, each client is known by the address the proxy forwards.
+    // Behind trusted reverse proxies, a client is the nearest forwarded address that is not a proxy.
     let mut settings = app.settings.clone();
-    settings.http.client_address_header = "X-Forwarded-For".into();
+    settings.http.trusted_proxies = vec!["10.0.0.0/8".into()];
     settings.http.public_page_requests_per_minute = 2;
     let behind_proxy = router(AppState::new(app.store.clone(), app.clock.clone(), &settings), &settings);
-    let from = |client: &'static str| {
-        Request::builder().uri(path.as_str()).header("x-forwarded-for", client).body(Body::empty()).unwrap()
+    let status = |peer: &'static str, forwarded: &'static str| {
+        let router = behind_proxy.clone();
+        let path = path.clone();
+        async move { send_to(&router, from_peer(&path, peer, Some(forwarded))).await.status }
     };
-    for _ in 0..2 {
-        assert_eq!(send_to(&behind_proxy, from("198.51.100.7, 10.0.0.1")).await.status, StatusCode::NOT_FOUND);
-    }
-    assert_eq!(send_to(&behind_proxy, from("203.0.113.9, 10.0.0.1")).await.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(send_to(&behind_proxy, from("10.0.0.2")).await.status, StatusCode::NOT_FOUND);
+    // The client forges the left of the header; the proxies append what they saw (198.51.100.7, then 10.1.1.1).
+    assert_eq!(status("10.2.2.2", "1.1.1.1, 198.51.100.7, 10.1.1.1").await, StatusCode::NOT_FOUND);
+    assert_eq!(status("10.2.2.2", "2.2.2.2, 198.51.100.7, 10.1.1.1").await, StatusCode::NOT_FOUND);
+    assert_eq!(status("10.2.2.2", "3.3.3.3, 198.51.100.7, 10.1.1.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status("10.2.2.2", "198.51.100.8, 10.1.1.1").await, StatusCode::NOT_FOUND, "another patient");
+    // A request that does not come through a proxy cannot borrow another client's address.
+    assert_eq!(status("192.0.2.1", "198.51.100.9").await, StatusCode::NOT_FOUND);
+    assert_eq!(status("192.0.2.1", "198.51.100.10").await, StatusCode::NOT_FOUND);
+    assert_eq!(status("192.0.2.1", "198.51.100.11").await, StatusCode::TOO_MANY_REQUESTS);
 }

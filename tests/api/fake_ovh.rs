@@ -21,7 +21,7 @@ pub const APPLICATION_KEY: &str = "7kbG7Bk7S9Nt7ZSV";
 pub const APPLICATION_SECRET: &str = "EXEMPLEZEXEMPLEZEXEMPLEZEXEMPLEZ";
 pub const CONSUMER_KEY: &str = "MtSwSrPpNjqfVSmJhLbPyr2i45lSwPU1";
 pub const SERVICE: &str = "sms-ab12345-1";
-/// The provider's clock runs this far ahead of ours.
+/// The provider's clock runs this far ahead of ours (until a test moves it).
 const CLOCK_AHEAD_SECS: i64 = 7200;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,6 +38,13 @@ struct Shared {
     jobs: Mutex<Vec<Value>>,
     refusals: Mutex<Vec<String>>,
     next_id: AtomicI64,
+    clock_ahead_secs: AtomicI64,
+}
+
+impl Shared {
+    fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp() + self.clock_ahead_secs.load(Ordering::SeqCst)
+    }
 }
 
 pub struct FakeOvh {
@@ -53,9 +60,10 @@ impl FakeOvh {
             jobs: Mutex::new(Vec::new()),
             refusals: Mutex::new(Vec::new()),
             next_id: AtomicI64::new(246_810),
+            clock_ahead_secs: AtomicI64::new(CLOCK_AHEAD_SECS),
         });
         let app = Router::new()
-            .route("/1.0/auth/time", get(|| async { axum::Json(provider_now()) }))
+            .route("/1.0/auth/time", get(|State(shared): State<Arc<Shared>>| async move { axum::Json(shared.now()) }))
             .route("/1.0/sms/{service}/jobs", post(create_job))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,6 +72,11 @@ impl FakeOvh {
             axum::serve(listener, app).await.unwrap();
         });
         FakeOvh { base_url, shared, server }
+    }
+
+    /// Moves the provider's clock (as if ours had jumped): clients must relearn the offset.
+    pub fn move_clock(&self, by_secs: i64) {
+        self.shared.clock_ahead_secs.fetch_add(by_secs, Ordering::SeqCst);
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -101,10 +114,6 @@ impl Drop for FakeOvh {
     }
 }
 
-fn provider_now() -> i64 {
-    chrono::Utc::now().timestamp() + CLOCK_AHEAD_SECS
-}
-
 fn refuse(shared: &Shared, status: StatusCode, message: &str) -> Response {
     shared.refusals.lock().unwrap().push(message.to_string());
     (status, axum::Json(json!({"errorCode": "INVALID_REQUEST", "httpCode": status.to_string(), "message": message})))
@@ -120,7 +129,8 @@ async fn create_job(
 ) -> Response {
     let mode = *shared.mode.lock().unwrap();
     if mode == Mode::Hang {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        // Never answers (the connection is dropped with the server).
+        std::future::pending::<()>().await;
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     if header("x-ovh-application") != APPLICATION_KEY {
@@ -132,7 +142,7 @@ async fn create_job(
     let Ok(timestamp) = header("x-ovh-timestamp").parse::<i64>() else {
         return refuse(&shared, StatusCode::BAD_REQUEST, "Invalid timestamp");
     };
-    if (timestamp - provider_now()).abs() > 30 {
+    if (timestamp - shared.now()).abs() > 30 {
         return refuse(&shared, StatusCode::BAD_REQUEST, "Query out of time");
     }
     let url = format!("http://{}{}", header("host"), uri.path());

@@ -187,35 +187,48 @@ async fn due_messages_are_claimed_once_per_lease_and_each_claim_counts_an_attemp
     let s = setup(&app, json!({})).await;
     let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
     let now = test_now();
-    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap();
+    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10, "claim-a").await.unwrap();
     // The three confirmations are due; the reminders are not.
     assert_eq!(claimed.len(), 3);
     assert!(claimed.iter().all(|m| m.kind == Kind::Confirmation && m.attempts == 1 && m.booking_id == booking));
     // Within the lease, nobody else gets them.
-    assert!(app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap().is_empty());
-    // A worker that died mid-send: once the lease is over, they are claimed again, attempt 2.
+    assert!(
+        app.store.claim_due_notifications(now, now + Duration::seconds(60), 10, "claim-x").await.unwrap().is_empty()
+    );
+    // A worker that died (or stalled) mid-batch: once the lease is over, they are claimed again, attempt 2.
     let later = now + Duration::seconds(61);
-    let again = app.store.claim_due_notifications(later, later + Duration::seconds(60), 10).await.unwrap();
+    let again = app.store.claim_due_notifications(later, later + Duration::seconds(60), 10, "claim-b").await.unwrap();
     assert_eq!(again.iter().map(|m| &m.id).collect::<Vec<_>>(), claimed.iter().map(|m| &m.id).collect::<Vec<_>>());
     assert!(again.iter().all(|m| m.attempts == 2));
     let shown = notifications(&app, &s.regulator, &booking).await;
     assert_eq!(shown.iter().map(|m| m["attempts"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 2, 2, 0, 0]);
+    // The stalled worker wakes up: it can neither renew its lease before sending nor record an outcome.
+    let taken = &claimed[0].id;
+    assert!(!app.store.renew_claim(taken, "claim-a", later + Duration::seconds(120)).await.unwrap());
+    let failed = Attempt::Failed { error: "stale".into() };
+    app.store.record_attempt(taken, "claim-a", &failed, later).await.unwrap();
+    assert!(app.store.renew_claim(taken, "claim-b", later + Duration::seconds(120)).await.unwrap());
+    let sent = Attempt::Sent { provider_id: Some("250 queued".into()) };
+    app.store.record_attempt(taken, "claim-b", &sent, later).await.unwrap();
+    let shown = notifications(&app, &s.regulator, &booking).await;
+    assert_eq!(shown.iter().filter(|m| m["status"] == "sent").count(), 1);
+    assert_eq!(shown.iter().filter(|m| m["status"] == "failed").count(), 0);
 }
 
 async fn attempts_are_recorded_as_sent_retried_or_failed(app: TestApp) {
     let s = setup(&app, json!({})).await;
     let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
     let now = test_now();
-    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10).await.unwrap();
+    let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10, "c").await.unwrap();
     let (sms, email, professional) = (&claimed[0], &claimed[1], &claimed[2]);
     let sent = Attempt::Sent { provider_id: Some("job-42".into()) };
-    app.store.record_attempt(&sms.id, &sent, now).await.unwrap();
+    app.store.record_attempt(&sms.id, "c", &sent, now).await.unwrap();
     let retry = Attempt::Retry { error: "421 service not available".into(), at: now + Duration::seconds(30) };
-    app.store.record_attempt(&email.id, &retry, now).await.unwrap();
+    app.store.record_attempt(&email.id, "c", &retry, now).await.unwrap();
     let failed = Attempt::Failed { error: "550 mailbox unavailable".into() };
-    app.store.record_attempt(&professional.id, &failed, now).await.unwrap();
+    app.store.record_attempt(&professional.id, "c", &failed, now).await.unwrap();
     // A late answer for a message no longer pending changes nothing.
-    app.store.record_attempt(&professional.id, &sent, now).await.unwrap();
+    app.store.record_attempt(&professional.id, "c", &sent, now).await.unwrap();
 
     let shown = notifications(&app, &s.regulator, &booking).await;
     let by_status = |status: &str| shown.iter().filter(|m| m["status"] == status).cloned().collect::<Vec<_>>();
@@ -235,13 +248,13 @@ async fn attempts_are_recorded_as_sent_retried_or_failed(app: TestApp) {
     // Not due before its time; then claimed again.
     assert!(
         app.store
-            .claim_due_notifications(now + Duration::seconds(29), now + Duration::seconds(90), 10)
+            .claim_due_notifications(now + Duration::seconds(29), now + Duration::seconds(90), 10, "d")
             .await
             .unwrap()
             .is_empty()
     );
     let due = now + Duration::seconds(30);
-    let again = app.store.claim_due_notifications(due, due + Duration::seconds(60), 10).await.unwrap();
+    let again = app.store.claim_due_notifications(due, due + Duration::seconds(60), 10, "e").await.unwrap();
     assert_eq!((again.len(), again[0].id.as_str(), again[0].attempts), (1, email.id.as_str(), 2));
 }
 
@@ -250,7 +263,7 @@ async fn reminders_of_an_appointment_that_has_started_are_withdrawn_not_sent(app
     let booking = book(&app, &s, 25 * 60, patient_with_both()).await;
     // The worker was down until a minute after the start: every message is due.
     let late = test_now() + Duration::minutes(25 * 60 + 1);
-    let claimed = app.store.claim_due_notifications(late, late + Duration::seconds(60), 10).await.unwrap();
+    let claimed = app.store.claim_due_notifications(late, late + Duration::seconds(60), 10, "f").await.unwrap();
     assert!(claimed.iter().all(|m| m.kind == Kind::Confirmation), "{claimed:?}");
     let shown = notifications(&app, &s.regulator, &booking).await;
     let reminders: Vec<_> = shown.iter().filter(|m| m["kind"] == "reminder").collect();
@@ -270,7 +283,8 @@ async fn concurrent_workers_claim_each_message_once(app: TestApp) {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let claimed = store.claim_due_notifications(now, now + Duration::seconds(60), 3).await.unwrap();
+                    let claimed =
+                        store.claim_due_notifications(now, now + Duration::seconds(60), 3, "g").await.unwrap();
                     if claimed.is_empty() {
                         return mine;
                     }

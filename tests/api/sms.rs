@@ -77,8 +77,19 @@ async fn a_booking_s_sms_is_signed_addressed_in_e164_and_says_nothing_medical(ap
     assert_eq!(app.count("SELECT COUNT(*) FROM cancel_links WHERE token_digest = $1", &digest).await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM cancel_links WHERE token_digest = $1", token).await, 0);
     // Nothing left to send.
-    assert_eq!(sms_worker(&app, &ovh).run_once().await.unwrap(), Pass::default());
+    let worker = sms_worker(&app, &ovh);
+    assert_eq!(worker.run_once().await.unwrap(), Pass::default());
     assert_eq!(ovh.jobs().len(), 1);
+
+    // The clocks drift apart by ten minutes: refused once as "out of time", the offset is relearnt and the SMS
+    // goes at the same attempt.
+    book_with(&app, 26 * 60, json!({"email": null, "phone": null}), json!({"email": null})).await;
+    assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 1, retried: 0, failed: 0 });
+    ovh.move_clock(600);
+    book_with(&app, 27 * 60, json!({"email": null, "phone": null}), json!({"email": null})).await;
+    assert_eq!(worker.run_once().await.unwrap(), Pass { sent: 1, retried: 0, failed: 0 });
+    assert_eq!(ovh.refusals(), ["Query out of time"]);
+    assert_eq!(ovh.jobs().len(), 3);
 }
 
 async fn provider_failures_are_retried_and_only_a_refused_number_is_given_up(app: TestApp) {
