@@ -42,6 +42,8 @@ pub struct Caller {
     pub professional_id: Option<String>,
     /// Set for the `publisher` role: the practices whose professionals it publishes for.
     pub practice_ids: Vec<String>,
+    /// The request this caller makes (its `x-request-id`), for the audit trail.
+    pub request_id: Option<String>,
 }
 
 /// What part of the directory (professionals) and of the slots a caller may see: professional keys their own,
@@ -54,6 +56,11 @@ pub enum Scope {
 }
 
 impl Caller {
+    /// Read the audit trail.
+    pub fn may_read_audit(&self) -> bool {
+        self.role == Role::Admin
+    }
+
     /// Create practices and professionals.
     pub fn may_manage_directory(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Coordinator)
@@ -150,6 +157,7 @@ mod tests {
             role,
             professional_id: (role == Role::Professional).then(|| "pro-1".into()),
             practice_ids: if role == Role::Publisher { vec!["prac-1".into()] } else { vec![] },
+            request_id: None,
         }
     }
 

@@ -33,6 +33,7 @@ macro_rules! text_enum {
 
 pub mod access;
 pub mod api_key;
+pub mod audit;
 pub mod availability;
 pub mod booking;
 pub mod cancel_link;

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::rules::scoped_filter;
 use super::views::{PageInfo, SlotView};
@@ -123,6 +124,8 @@ pub async fn create(
     };
     let effects = state.store.insert_absence(&absence, now).await?;
     tracing::info!(absence_id = %absence.id, kept = effects.kept.len(), "absence recorded");
+    let change = Change { action: "absence.create", target_type: "absence", target_ids: &[&absence.id], detail: None };
+    audit::changed(&state, &caller, change).await;
     let body = AbsenceCreated {
         absence: AbsenceView::from(&absence),
         slots_freed: effects.rule_slots_removed + effects.other_slots_withdrawn,
@@ -194,5 +197,11 @@ pub async fn delete(
     })?;
     let summary = refresh(state.store.as_ref(), now, state.horizon_days, Some(&absence.professional_id)).await?;
     tracing::info!(absence_id = %id, created = summary.created, "absence lifted");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "absence.delete", target_type: "absence", target_ids: &[&id], detail: None },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

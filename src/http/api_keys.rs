@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::Json;
 use super::{ApiError, AppState};
 use crate::api_keys::{IssueError, KeyRequest, issue};
@@ -60,6 +61,9 @@ pub async fn create(
         IssueError::Entropy(m) => ApiError::Internal(m),
     })?;
     tracing::info!(api_key_id = %issued.key.id, role = issued.key.role.as_str(), issued_by = %caller.key_id, "API key issued");
+    let detail = Some(issued.key.role.as_str().to_string());
+    let change = Change { action: "api_key.create", target_type: "api_key", target_ids: &[&issued.key.id], detail };
+    audit::changed(&state, &caller, change).await;
     let key = issued.key;
     Ok((
         StatusCode::CREATED,
@@ -131,5 +135,11 @@ pub async fn revoke(
         other => other.into(),
     })?;
     tracing::info!(api_key_id = %id, revoked_by = %caller.key_id, "API key revoked");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "api_key.revoke", target_type: "api_key", target_ids: &[&id], detail: None },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query, RawJson, parse_json};
 use super::views::{PageInfo, SlotView};
 use super::{ApiError, AppState, Lookups, idempotency, new_id, page};
@@ -251,6 +252,8 @@ async fn book(
     let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);
     state.store.create_booking(&booking, now, &messages).await?;
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
+    let change = Change { action: "booking.create", target_type: "booking", target_ids: &[&booking.id], detail: None };
+    audit::changed(state, caller, change).await;
     let stored =
         state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     let view = view(state, &mut Lookups::default(), &stored).await?;
@@ -293,6 +296,8 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<axum::Json<BookingView>, ApiError> {
     let (booking, _) = readable(&state, &caller, &id).await?;
+    let change = Change { action: "booking.view", target_type: "booking", target_ids: &[&id], detail: None };
+    audit::viewed(&state, &caller, change).await?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }
 
@@ -349,6 +354,10 @@ pub async fn list(
     };
     let filter = BookingFilter { professional_id, from, to, status, page: page.clone() };
     let bookings = state.store.list_bookings(&filter).await?;
+    let ids: Vec<&str> = bookings.iter().map(|b| b.id.as_str()).collect();
+    let change =
+        Change { action: "booking.view", target_type: "booking", target_ids: &ids, detail: Some("list".into()) };
+    audit::viewed(&state, &caller, change).await?;
     let mut views = Vec::with_capacity(bookings.len());
     let mut lookups = Lookups::default();
     for booking in &bookings {
@@ -389,6 +398,12 @@ pub async fn cancel(
         Cancellation { booking_id: &id, by: &caller.key_id, reason: reason.as_deref(), link_digest: None };
     state.store.cancel_booking(&cancellation, now, &messages).await?;
     tracing::info!(booking_id = %id, "booking cancelled");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "booking.cancel", target_type: "booking", target_ids: &[&id], detail: None },
+    )
+    .await;
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }
@@ -417,6 +432,13 @@ pub async fn outcome(
     let Json(input) = body?;
     state.store.record_outcome(&id, input.outcome, state.clock.now()).await?;
     tracing::info!(booking_id = %id, "booking outcome recorded");
+    let detail = Some(input.outcome.status().as_str().to_string());
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "booking.outcome", target_type: "booking", target_ids: &[&id], detail },
+    )
+    .await;
     let booking = state.store.get_booking(&id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }

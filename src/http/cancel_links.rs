@@ -10,11 +10,12 @@
 //! holds the token) is masked in the logs.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::bookings::appointment;
+use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::cancel_link::{CancelLink, token_digest};
 use crate::domain::notification;
@@ -100,7 +101,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> P
     }
 }
 
-pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Page {
+pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Page {
     let found = match find(&state, &token).await {
         Ok(found) => found,
         Err(page) => return page,
@@ -127,6 +128,20 @@ pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) ->
     match state.store.cancel_booking(&cancellation, now, &messages).await {
         Ok(()) => {
             tracing::info!(booking_id = %found.booking.id, "booking cancelled through the patient's link");
+            let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let event = AuditEvent {
+                id: super::new_id(),
+                at: now,
+                actor_kind: ActorKind::Patient,
+                actor_id: None,
+                role: None,
+                action: "booking.cancel".into(),
+                target_type: "booking".into(),
+                target_id: Some(found.booking.id.clone()),
+                request_id,
+                detail: Some("cancel link".into()),
+            };
+            super::audit::append(&state, vec![event]).await;
             Page {
                 status: StatusCode::OK,
                 title: "Votre rendez-vous est annulé",

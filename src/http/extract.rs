@@ -170,6 +170,7 @@ impl FromRequestParts<AppState> for Caller {
             role: key.role,
             professional_id: key.professional_id,
             practice_ids: key.practice_ids,
+            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
         })
     }
 }

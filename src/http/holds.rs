@@ -7,6 +7,7 @@ use axum::response::Response;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{RawJson, parse_json};
 use super::views::SlotView;
 use super::{ApiError, AppState, idempotency, new_id};
@@ -83,6 +84,12 @@ async fn hold(
     state.store.create_hold(&hold, now).await?;
     let slot = state.store.get_slot(&slot.id).await?.ok_or_else(|| ApiError::Internal("held slot vanished".into()))?;
     tracing::info!(hold_id = %hold.id, slot_id = %slot.id, "slot held");
+    audit::changed(
+        state,
+        caller,
+        Change { action: "hold.create", target_type: "hold", target_ids: &[&hold.id], detail: None },
+    )
+    .await;
     let view = HoldView {
         id: hold.id,
         slot_id: slot.id.clone(),
@@ -113,5 +120,11 @@ pub async fn release(
         other => other.into(),
     })?;
     tracing::info!(hold_id = %id, "hold released");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "hold.release", target_type: "hold", target_ids: &[&id], detail: None },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@
 
 mod absences;
 mod api_keys;
+pub mod audit;
 mod bookings;
 pub mod cancel_links;
 pub mod error;
@@ -172,6 +173,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bookings::cancel))
         .routes(routes!(bookings::outcome))
         .routes(routes!(bookings::notifications))
+        .routes(routes!(audit::list))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

@@ -5,6 +5,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::views::{PageInfo, PracticeView};
 use super::{ApiError, AppState, new_id, page};
@@ -29,6 +30,9 @@ pub async fn create(
     let practice = Practice::create(new_id(), input, state.clock.now())?;
     state.store.insert_practice(&practice).await?;
     tracing::info!(practice_id = %practice.id, "practice created");
+    let change =
+        Change { action: "practice.create", target_type: "practice", target_ids: &[&practice.id], detail: None };
+    audit::changed(&state, &caller, change).await;
     let location = format!("/api/v1/practices/{}", practice.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(PracticeView::from(&practice))))
 }

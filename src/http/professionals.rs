@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::views::{PageInfo, ProfessionalView};
 use super::{ApiError, AppState, new_id, page};
@@ -46,6 +47,9 @@ pub async fn create(
     let professional = created?;
     state.store.insert_professional(&professional).await?;
     tracing::info!(professional_id = %professional.id, "professional registered");
+    let ids = [professional.id.as_str()];
+    let change = Change { action: "professional.create", target_type: "professional", target_ids: &ids, detail: None };
+    audit::changed(&state, &caller, change).await;
     let location = format!("/api/v1/professionals/{}", professional.id);
     Ok((
         StatusCode::CREATED,

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::{ApiError, AppState, Lookups, new_id, page};
 use crate::availability::{MaterializeReport, horizon_slots, occurrences, report};
@@ -171,6 +172,12 @@ pub async fn create(
     let outcome = state.store.insert_rule(&rule, &slots).await?;
     let report = report(slots, outcome, through);
     tracing::info!(rule_id = %rule.id, created = report.created, skipped = report.skipped.len(), "rule created");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "rule.create", target_type: "rule", target_ids: &[&rule.id], detail: None },
+    )
+    .await;
     let location = format!("/api/v1/availability-rules/{}", rule.id);
     let body = RuleWritten { rule: RuleView::new(&rule, &practice), materialized: MaterializedView::new(report, 0) };
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)))
@@ -260,6 +267,12 @@ pub async fn replace(
     let removed = replaced.removed;
     let report = report(slots, replaced.outcome, through);
     tracing::info!(rule_id = %rule.id, removed, created = report.created, "rule replaced");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "rule.replace", target_type: "rule", target_ids: &[&rule.id], detail: None },
+    )
+    .await;
     Ok(axum::Json(RuleWritten {
         rule: RuleView::new(&rule, &practice),
         materialized: MaterializedView::new(report, removed),
@@ -284,6 +297,12 @@ pub async fn delete(
         other => other.into(),
     })?;
     tracing::info!(rule_id = %id, removed, "rule deleted");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "rule.delete", target_type: "rule", target_ids: &[&id], detail: None },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::views::{PageInfo, SlotView};
 use super::{ApiError, AppState, Lookups, new_id, page};
@@ -90,6 +91,22 @@ pub async fn publish(
     v.finish()?;
     state.store.insert_slots(&slots).await?;
     tracing::info!(count = slots.len(), "slots published");
+    // One event per professional of the batch (a batch may carry a thousand slots).
+    let mut per_professional: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for slot in &slots {
+        *per_professional.entry(slot.professional_id.as_str()).or_default() += 1;
+    }
+    let targets: Vec<([&str; 1], usize)> = per_professional.into_iter().map(|(id, count)| ([id], count)).collect();
+    let changes: Vec<Change> = targets
+        .iter()
+        .map(|(ids, count)| Change {
+            action: "slots.publish",
+            target_type: "professional",
+            target_ids: ids,
+            detail: Some(format!("{count} slots")),
+        })
+        .collect();
+    audit::changed_all(&state, &caller, &changes).await;
     Ok((StatusCode::CREATED, axum::Json(SlotBatch { slots: slots.iter().map(SlotView::from).collect() })))
 }
 
@@ -222,5 +239,11 @@ pub async fn withdraw(
     }
     state.store.withdraw_slot(&id, state.clock.now()).await?;
     tracing::info!(slot_id = %id, "slot withdrawn");
+    audit::changed(
+        &state,
+        &caller,
+        Change { action: "slot.withdraw", target_type: "slot", target_ids: &[&id], detail: None },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

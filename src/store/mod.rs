@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
+use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::cancel_link::CancelLink;
@@ -309,6 +310,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the digest of a cancel link the worker is about to send.
     async fn create_cancel_link(&self, link: &CancelLink) -> Result<(), StoreError>;
     async fn get_cancel_link(&self, token_digest: &str) -> Result<Option<CancelLink>, StoreError>;
+    /// Appends events to the audit trail (there is no way to change or remove them).
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
     /// Deletes the links that expired before an instant (they can no longer cancel anything); returns how many.
     async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Claims up to `limit` due messages until `lease_until` (each claim counts an attempt); due reminders of

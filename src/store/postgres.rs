@@ -13,8 +13,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::rows::{
-    AbsenceRow, ApiKeyRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow, HoldRow,
-    NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    AbsenceRow, ApiKeyRow, AuditRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow,
+    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
@@ -23,6 +23,7 @@ use super::{
 };
 use crate::config::DatabaseSettings;
 use crate::domain::api_key::ApiKey;
+use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::cancel_link::CancelLink;

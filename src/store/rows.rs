@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use super::StoreError;
 use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
+use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::availability::{Absence, AvailabilityRule, parse_date, parse_time};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Patient};
 use crate::domain::cancel_link::CancelLink;
@@ -511,6 +512,42 @@ impl From<CancelLinkRow> for CancelLink {
             created_at: r.created_at,
             used_at: r.used_at,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AuditRow {
+    id: String,
+    at: DateTime<Utc>,
+    actor_kind: String,
+    actor_id: Option<String>,
+    role: Option<String>,
+    action: String,
+    target_type: String,
+    target_id: Option<String>,
+    request_id: Option<String>,
+    detail: Option<String>,
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let role = match r.role.as_deref() {
+            None => None,
+            Some(raw) => Some(Role::parse(raw).ok_or_else(|| corrupt("role", raw))?),
+        };
+        Ok(AuditEvent {
+            actor_kind: ActorKind::parse(&r.actor_kind).ok_or_else(|| corrupt("actor_kind", &r.actor_kind))?,
+            role,
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id,
+            action: r.action,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            request_id: r.request_id,
+            detail: r.detail,
+        })
     }
 }
 

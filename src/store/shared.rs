@@ -890,6 +890,45 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for e in events {
+                    sqlx::query(sql::INSERT_AUDIT_EVENT)
+                        .bind(&e.id)
+                        .bind(e.at)
+                        .bind(e.actor_kind.as_str())
+                        .bind(&e.actor_id)
+                        .bind(e.role.map(|r| r.as_str()))
+                        .bind(&e.action)
+                        .bind(&e.target_type)
+                        .bind(&e.target_id)
+                        .bind(&e.request_id)
+                        .bind(&e.detail)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+                let rows: Vec<AuditRow> = sqlx::query_as(sql::LIST_AUDIT_EVENTS)
+                    .bind(&f.actor_id)
+                    .bind(&f.action)
+                    .bind(&f.target_type)
+                    .bind(&f.target_id)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.limit)
+                    .bind(f.offset)
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
             async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError> {
                 Ok(sqlx::query(sql::PURGE_CANCEL_LINKS).bind(expired_before).execute(&self.pool).await?.rows_affected())
             }

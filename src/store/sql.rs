@@ -376,3 +376,11 @@ pub const INSERT_SEARCH: &str = "INSERT INTO searches (id, created_at, api_key_i
 /// A search is linked by the caller who made it (others cannot skew the statistics).
 pub const LINK_SEARCH_TO_BOOKING: &str =
     "UPDATE searches SET booking_id = $2 WHERE id = $1 AND booking_id IS NULL AND api_key_id = $3";
+
+pub const INSERT_AUDIT_EVENT: &str = "INSERT INTO audit_events (id, at, actor_kind, actor_id, role, action, \
+    target_type, target_id, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const LIST_AUDIT_EVENTS: &str = "SELECT id, at, actor_kind, actor_id, role, action, target_type, target_id, \
+    request_id, detail FROM audit_events \
+    WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR target_type = $3) \
+      AND ($4 IS NULL OR target_id = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+    ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8";

@@ -85,6 +85,10 @@ async fn the_link_shows_the_appointment_and_cancels_it_once_telling_the_professi
     let shown = app.get(&format!("/api/v1/bookings/{booking}"), &app.admin_key).await;
     assert_eq!(shown.body["status"], "cancelled");
     assert_eq!(shown.body["cancelled_by"], "patient");
+    let trail = app.get(&format!("/api/v1/audit?target_id={booking}&action=booking.cancel"), &app.admin_key).await;
+    let event = &trail.body["events"][0];
+    assert_eq!((event["actor_kind"].as_str(), event["actor_id"].as_str()), (Some("patient"), None), "{event}");
+    assert_eq!(event["detail"], "cancel link");
     let slot = app.get(&format!("/api/v1/slots/{}", shown.body["slot"]["id"].as_str().unwrap()), &app.admin_key).await;
     assert_eq!(slot.body["status"], "free");
     let messages = outbox_of(&app, &booking).await;

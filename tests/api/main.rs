@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 pub mod bookings;
 mod cancel_links;

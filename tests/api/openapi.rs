@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/slots/{id}"),
     ("post", "/api/v1/api-keys"),
     ("get", "/api/v1/api-keys"),
+    ("get", "/api/v1/audit"),
     ("delete", "/api/v1/api-keys/{id}"),
     ("post", "/api/v1/availability-rules"),
     ("get", "/api/v1/availability-rules"),

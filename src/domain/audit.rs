@@ -1,0 +1,43 @@
+//! The audit trail: who did or saw what, when, in which request — every state change (API, console, patient
+//! link) and every view of a booking's patient details. Events name people and records by pseudonymous ids
+//! only (an API key's or a user's id, a booking's id), never a name or a reason, so the trail is kept after the
+//! patient's contact data is erased; the store never updates or deletes them.
+
+use chrono::{DateTime, Utc};
+
+use super::access::Role;
+
+text_enum!(
+    /// Who acted: an API key, a console user, a patient through their link, or the engine itself.
+    ActorKind { ApiKey => "api_key", User => "user", Patient => "patient", System => "system" }
+);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor_kind: ActorKind,
+    pub actor_id: Option<String>,
+    pub role: Option<Role>,
+    /// `booking.create`, `booking.view`, `slots.publish`… (`target.verb`).
+    pub action: String,
+    /// `booking`, `slot`, `practice`…
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub request_id: Option<String>,
+    /// A short non-personal precision (e.g. "12 slots").
+    pub detail: Option<String>,
+}
+
+/// Which events to list (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
