@@ -162,6 +162,7 @@ pub fn spawn_horizon_job(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     horizon_days: i64,
+    patient_data_days: i64,
     interval: StdDuration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -172,6 +173,9 @@ pub fn spawn_horizon_job(
             // Stored idempotent answers hold patient data: a day is long enough for any retry.
             if let Err(error) = store.purge_idempotency_keys(clock.now() - Duration::hours(24)).await {
                 tracing::error!(%error, "purging idempotency keys failed");
+            }
+            if let Err(error) = crate::retention::erase_expired(store.as_ref(), clock.now(), patient_data_days).await {
+                tracing::error!(%error, "erasing expired patient data failed");
             }
             // A link past its appointment's start cancels nothing; a week on, its "expired" page is no longer
             // worth keeping the row for (an unknown link gets the "not valid" page instead).

@@ -1,4 +1,4 @@
-//! The `snp` command line: `serve [--demo]`, `migrate`, `worker`, `api-key create`. Every failure prints a message that
+//! The `snp` command line: `serve [--demo]`, `migrate`, `worker`, `purge`, `api-key create|list|revoke`. Every failure prints a message that
 //! says what to do and exits non-zero.
 
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ enum Command {
     Migrate,
     /// Send due notifications (email, SMS) until stopped — for deployments that run it apart from `serve`.
     Worker,
+    /// Erase the patient data of bookings whose slot ended more than retention.patient_data_days ago (what
+    /// `serve` also does every hour) and say how many.
+    Purge,
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
@@ -108,6 +111,14 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             Ok(())
         }
         Command::Serve { demo } => serve(settings, store, clock, demo).await,
+        Command::Purge => {
+            let days = settings.retention.patient_data_days;
+            let erased = crate::retention::erase_expired(store.as_ref(), clock.now(), days)
+                .await
+                .map_err(|e| format!("purge failed: {e}"))?;
+            println!("{erased} booking(s) erased: patient data of slots ended more than {days} days ago");
+            Ok(())
+        }
         Command::Worker => {
             let worker = crate::notify::worker::Worker::from_settings(store, clock, &settings)?;
             let interval = std::time::Duration::from_secs(settings.notifications.worker_interval_secs);
@@ -188,6 +199,7 @@ async fn serve(
         store.clone(),
         clock.clone(),
         settings.availability.horizon_days,
+        settings.retention.patient_data_days,
         interval,
     );
     let state = http::AppState::new(store.clone(), clock, &settings);

@@ -30,6 +30,7 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     pub email: EmailSettings,
     pub sms: SmsSettings,
+    pub retention: RetentionSettings,
     pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
@@ -150,6 +151,13 @@ impl fmt::Debug for EmailSettings {
             .field("timeout_secs", &self.timeout_secs)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after a slot ends before its booking's patient data is erased.
+    pub patient_data_days: i64,
 }
 
 /// The SMS provider. `provider = "none"` turns the SMS channel off.
@@ -325,6 +333,9 @@ impl Settings {
         if !(1..=300).contains(&e.timeout_secs) {
             return invalid("email.timeout_secs must be between 1 and 300".into());
         }
+        if !(1..=3650).contains(&self.retention.patient_data_days) {
+            return invalid("retention.patient_data_days must be between 1 and 3650".into());
+        }
         self.check_sms()?;
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
@@ -466,6 +477,7 @@ impl fmt::Debug for Settings {
             .field("notifications", &self.notifications)
             .field("email", &self.email)
             .field("sms", &self.sms)
+            .field("retention", &self.retention)
             .field("search", &self.search)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())

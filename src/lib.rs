@@ -30,6 +30,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod notify;
+pub mod retention;
 pub mod routing;
 pub mod store;
 pub mod telemetry;

@@ -146,7 +146,8 @@ pub struct Booking {
     pub slot_id: String,
     pub hold_id: Option<String>,
     pub status: BookingStatus,
-    pub patient: Patient,
+    /// `None` once erased by the retention job (`patient_erased_at`).
+    pub patient: Option<Patient>,
     pub motif: String,
     pub note: Option<String>,
     pub search_id: Option<String>,
@@ -157,6 +158,8 @@ pub struct Booking {
     pub cancelled_by: Option<String>,
     pub cancel_reason: Option<String>,
     pub outcome_at: Option<DateTime<Utc>>,
+    /// When the patient's data (and the note, and the cancellation reason) was erased.
+    pub patient_erased_at: Option<DateTime<Utc>>,
 }
 
 /// Optional free text (note, reason): trimmed, bounded, no control characters but line breaks.

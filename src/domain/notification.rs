@@ -73,10 +73,10 @@ pub fn on_booking(
     let mut out: Vec<Notification> =
         told(a).into_iter().map(|to| message(a, Kind::Confirmation, to, now, now, new_id())).collect();
     // Reminders by SMS when there is a phone (read at once), else by email.
-    let patient = &a.booking.patient;
-    let reminded = match (&patient.phone, &patient.email) {
-        (Some(phone), _) => Some((Channel::Sms, Recipient::Patient, phone.as_str())),
-        (None, Some(email)) => Some((Channel::Email, Recipient::Patient, email.as_str())),
+    let (phone, email) = patient_contacts(a);
+    let reminded = match (phone, email) {
+        (Some(phone), _) => Some((Channel::Sms, Recipient::Patient, phone)),
+        (None, Some(email)) => Some((Channel::Email, Recipient::Patient, email)),
         (None, None) => None,
     };
     if let Some(to) = reminded {
@@ -101,20 +101,28 @@ pub fn on_cancellation(
 /// phone and an email), the professional by email — or by SMS when they gave a phone but no email, since a
 /// professional who does not know a patient is coming is the worst outcome of all.
 fn told<'a>(a: &'a Appointment<'_>) -> Vec<(Channel, Recipient, &'a str)> {
-    let patient = &a.booking.patient;
+    let (phone, email) = patient_contacts(a);
     let professional = match (a.professional_email, a.professional_phone) {
         (Some(email), _) => Some((Channel::Email, Recipient::Professional, email)),
         (None, Some(phone)) => Some((Channel::Sms, Recipient::Professional, phone)),
         (None, None) => None,
     };
     [
-        patient.phone.as_deref().map(|phone| (Channel::Sms, Recipient::Patient, phone)),
-        patient.email.as_deref().map(|email| (Channel::Email, Recipient::Patient, email)),
+        phone.map(|phone| (Channel::Sms, Recipient::Patient, phone)),
+        email.map(|email| (Channel::Email, Recipient::Patient, email)),
         professional,
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The patient's phone and email (none once their data is erased).
+fn patient_contacts<'a>(a: &'a Appointment<'_>) -> (Option<&'a str>, Option<&'a str>) {
+    match &a.booking.patient {
+        Some(p) => (p.phone.as_deref(), p.email.as_deref()),
+        None => (None, None),
+    }
 }
 
 /// A pending message of the booking.

@@ -75,7 +75,10 @@ pub struct BookingView {
     slot: SlotView,
     professional: ProfessionalSummary,
     practice: PracticeSummary,
-    patient: PatientView,
+    /// `null` once erased by the retention job (see `patient_erased_at`).
+    patient: Option<PatientView>,
+    /// When the patient's data, the note and the cancellation reason were erased (retention).
+    patient_erased_at: Option<String>,
     motif: String,
     note: Option<String>,
     search_id: Option<String>,
@@ -94,7 +97,6 @@ async fn view(state: &AppState, lookups: &mut Lookups, booking: &Booking) -> Res
     let slot = state.store.get_slot(&booking.slot_id).await?.ok_or_else(missing)?;
     let professional = lookups.professional(state, &slot.professional_id).await?.ok_or_else(missing)?;
     let practice = lookups.practice(state, &slot.practice_id).await?.ok_or_else(missing)?;
-    let p = &booking.patient;
     Ok(BookingView {
         id: booking.id.clone(),
         status: booking.status,
@@ -116,13 +118,14 @@ async fn view(state: &AppState, lookups: &mut Lookups, booking: &Booking) -> Res
             address: format!("{}, {} {}", practice.address, practice.postal_code, practice.commune),
             phone: practice.phone,
         },
-        patient: PatientView {
+        patient: booking.patient.as_ref().map(|p| PatientView {
             first_name: p.first_name.clone(),
             last_name: p.last_name.clone(),
             birth_date: p.birth_date.format("%Y-%m-%d").to_string(),
             phone: p.phone.clone(),
             email: p.email.clone(),
-        },
+        }),
+        patient_erased_at: booking.patient_erased_at.map(utc_rfc3339),
         motif: booking.motif.clone(),
         note: booking.note.clone(),
         search_id: booking.search_id.clone(),
@@ -236,7 +239,7 @@ async fn book(
         slot_id: slot.id.clone(),
         hold_id: input.hold_id.clone(),
         status: BookingStatus::Confirmed,
-        patient: patient.expect("checked"),
+        patient: Some(patient.expect("checked")),
         motif: input.motif,
         note,
         search_id,
@@ -247,6 +250,7 @@ async fn book(
         cancelled_by: None,
         cancel_reason: None,
         outcome_at: None,
+        patient_erased_at: None,
     };
     let appointment = appointment(&booking, &slot, professional.as_ref());
     let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);

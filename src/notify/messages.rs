@@ -26,7 +26,8 @@ use crate::domain::slot::{Modality, Slot};
 /// Everything a message may say about a booking.
 pub struct Context<'a> {
     pub booking_id: &'a str,
-    pub patient_birth_date: NaiveDate,
+    /// `None` once the patient's data is erased.
+    pub patient_birth_date: Option<NaiveDate>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub timezone: Tz,
@@ -79,7 +80,7 @@ impl Details {
     pub fn context<'a>(&'a self, booking: &'a Booking, slot: &Slot, cancel_url: Option<&'a str>) -> Context<'a> {
         Context {
             booking_id: &booking.id,
-            patient_birth_date: booking.patient.birth_date,
+            patient_birth_date: booking.patient.as_ref().map(|p| p.birth_date),
             start: slot.start,
             end: slot.end,
             timezone: slot.timezone,
@@ -179,7 +180,7 @@ fn what_to_bring(c: &Context<'_>) -> Vec<&'static str> {
         bring.push("votre ordonnance");
     }
     let day = c.start.with_timezone(&c.timezone).date_naive();
-    if day.years_since(c.patient_birth_date).is_some_and(|years| years < 18) {
+    if c.patient_birth_date.and_then(|born| day.years_since(born)).is_some_and(|years| years < 18) {
         bring.push("le carnet de santé de l'enfant");
     }
     bring
@@ -404,7 +405,7 @@ mod tests {
     fn context<'a>(zone: Tz, start: DateTime<Utc>, cancel_url: Option<&'a str>) -> Context<'a> {
         Context {
             booking_id: "b-1",
-            patient_birth_date: NaiveDate::from_ymd_opt(1988, 3, 14).unwrap(),
+            patient_birth_date: NaiveDate::from_ymd_opt(1988, 3, 14),
             start,
             end: start + chrono::Duration::minutes(15),
             timezone: zone,
@@ -471,7 +472,7 @@ mod tests {
     fn emails_carry_no_reason_and_the_professional_s_no_patient() {
         let url = "https://snp.example.fr/r/token";
         let mut c = context(chrono_tz::Europe::Paris, wednesday_10_paris(), Some(url));
-        c.patient_birth_date = NaiveDate::from_ymd_opt(2026, 4, 10).unwrap(); // 7 months old
+        c.patient_birth_date = NaiveDate::from_ymd_opt(2026, 4, 10); // 7 months old
         c.prescription_required = true;
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap();
         let email = patient_email(Kind::Confirmation, &c, now);

@@ -313,6 +313,13 @@ pub trait Store: Send + Sync + 'static {
     /// Appends events to the audit trail (there is no way to change or remove them).
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Retention: erases the patient data of bookings whose slot ended before an instant, and the addresses of
+    /// their messages; returns how many bookings.
+    async fn erase_patient_data(
+        &self,
+        slots_ended_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Deletes the links that expired before an instant (they can no longer cancel anything); returns how many.
     async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Claims up to `limit` due messages until `lease_until` (each claim counts an attempt); due reminders of

@@ -337,6 +337,7 @@ pub struct BookingRow {
     cancelled_by: Option<String>,
     cancel_reason: Option<String>,
     outcome_at: Option<DateTime<Utc>>,
+    patient_erased_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<BookingRow> for Booking {
@@ -344,14 +345,18 @@ impl TryFrom<BookingRow> for Booking {
     fn try_from(r: BookingRow) -> Result<Self, StoreError> {
         Ok(Booking {
             status: BookingStatus::parse(&r.status).ok_or_else(|| corrupt("booking status", &r.status))?,
-            patient: Patient {
-                birth_date: chrono::NaiveDate::parse_from_str(&r.patient_birth_date, "%Y-%m-%d")
-                    .map_err(|_| corrupt("birth date", &r.patient_birth_date))?,
-                first_name: r.patient_first_name,
-                last_name: r.patient_last_name,
-                phone: r.patient_phone,
-                email: r.patient_email,
+            patient: match r.patient_erased_at {
+                Some(_) => None,
+                None => Some(Patient {
+                    birth_date: chrono::NaiveDate::parse_from_str(&r.patient_birth_date, "%Y-%m-%d")
+                        .map_err(|_| corrupt("birth date", &r.patient_birth_date))?,
+                    first_name: r.patient_first_name,
+                    last_name: r.patient_last_name,
+                    phone: r.patient_phone,
+                    email: r.patient_email,
+                }),
             },
+            patient_erased_at: r.patient_erased_at,
             id: r.id,
             slot_id: r.slot_id,
             hold_id: r.hold_id,

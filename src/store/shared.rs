@@ -629,16 +629,17 @@ macro_rules! impl_store {
                         Some(_) => StoreError::SlotUnavailable,
                     });
                 }
+                let patient = b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
                 let inserted = sqlx::query(sql::INSERT_BOOKING)
                     .bind(&b.id)
                     .bind(&b.slot_id)
                     .bind(&b.hold_id)
                     .bind(b.status.as_str())
-                    .bind(&b.patient.first_name)
-                    .bind(&b.patient.last_name)
-                    .bind(b.patient.birth_date.format("%Y-%m-%d").to_string())
-                    .bind(&b.patient.phone)
-                    .bind(&b.patient.email)
+                    .bind(&patient.first_name)
+                    .bind(&patient.last_name)
+                    .bind(patient.birth_date.format("%Y-%m-%d").to_string())
+                    .bind(&patient.phone)
+                    .bind(&patient.email)
                     .bind(&b.motif)
                     .bind(&b.note)
                     .bind(&b.search_id)
@@ -927,6 +928,14 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?;
                 convert(rows)
+            }
+
+            async fn erase_patient_data(&self, slots_ended_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let erased = sqlx::query(sql::ERASE_PATIENT_DATA).bind(now).bind(slots_ended_before).execute(&mut *tx).await?;
+                sqlx::query(sql::ERASE_OUTBOX_ADDRESSES).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(erased.rows_affected())
             }
 
             async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError> {

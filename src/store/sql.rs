@@ -246,13 +246,13 @@ pub const INSERT_BOOKING: &str = "INSERT INTO bookings (id, slot_id, hold_id, st
 
 pub const GET_BOOKING: &str = "SELECT b.id, b.slot_id, b.hold_id, b.status, b.patient_first_name, \
     b.patient_last_name, b.patient_birth_date, b.patient_phone, b.patient_email, b.motif, b.note, b.search_id, \
-    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at \
-    FROM bookings b WHERE b.id = $1";
+    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at, \
+    b.patient_erased_at FROM bookings b WHERE b.id = $1";
 
 pub const LIST_BOOKINGS: &str = "SELECT b.id, b.slot_id, b.hold_id, b.status, b.patient_first_name, \
     b.patient_last_name, b.patient_birth_date, b.patient_phone, b.patient_email, b.motif, b.note, b.search_id, \
-    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at \
-    FROM bookings b JOIN slots s ON s.id = b.slot_id \
+    b.booked_by, b.created_at, b.updated_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.outcome_at, \
+    b.patient_erased_at FROM bookings b JOIN slots s ON s.id = b.slot_id \
     WHERE ($1 IS NULL OR s.professional_id = $1) \
       AND ($2 IS NULL OR s.start_at >= $2) \
       AND ($3 IS NULL OR s.start_at < $3) \
@@ -384,3 +384,13 @@ pub const LIST_AUDIT_EVENTS: &str = "SELECT id, at, actor_kind, actor_id, role, 
     WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR target_type = $3) \
       AND ($4 IS NULL OR target_id = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
     ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8";
+
+/// Retention: the patient data of bookings whose slot ended before `$2` is erased (the row, its ids and times
+/// stay for statistics and the audit trail).
+pub const ERASE_PATIENT_DATA: &str = "UPDATE bookings SET patient_first_name = '', patient_last_name = '', \
+    patient_birth_date = '', patient_phone = NULL, patient_email = NULL, note = NULL, cancel_reason = NULL, \
+    patient_erased_at = $1, updated_at = $1 \
+    WHERE patient_erased_at IS NULL AND slot_id IN (SELECT id FROM slots WHERE end_at < $2)";
+/// … and the addresses their messages were sent to.
+pub const ERASE_OUTBOX_ADDRESSES: &str = "UPDATE outbox SET address = '' WHERE address <> '' \
+    AND booking_id IN (SELECT id FROM bookings WHERE patient_erased_at = $1)";

@@ -288,3 +288,19 @@ impl HttpClient {
         Ok((status, body))
     }
 }
+
+#[tokio::test]
+async fn purge_says_how_many_bookings_it_erased_and_refuses_a_bad_retention() {
+    for (url, _db) in databases().await {
+        let output = snp(&url, &["purge"], &[]);
+        assert!(output.status.success(), "{url}: {}", stderr(&output));
+        assert!(stdout(&output).contains("0 booking(s) erased: patient data of slots ended more than 90 days ago"));
+        let refused = snp(&url, &["purge"], &[("SNP__RETENTION__PATIENT_DATA_DAYS", "0")]);
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            stderr(&refused).contains("retention.patient_data_days must be between 1 and 3650"),
+            "{}",
+            stderr(&refused)
+        );
+    }
+}

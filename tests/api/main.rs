@@ -18,6 +18,7 @@ mod processes;
 mod professionals;
 mod recurrence;
 mod reminders;
+mod retention;
 mod rules;
 mod schema;
 mod search_index;
