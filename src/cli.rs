@@ -1,4 +1,5 @@
-//! The `snp` command line: `serve [--demo]`, `migrate`, `worker`, `purge`, `api-key create|list|revoke`. Every failure prints a message that
+//! The `snp` command line: `serve [--demo]`, `migrate`, `worker`, `purge`, `api-key create|list|revoke`,
+//! `user create`. Every failure prints a message that
 //! says what to do and exits non-zero.
 
 use std::path::PathBuf;
@@ -42,6 +43,29 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage console users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a console user. Without --password-stdin a password is generated and printed alone on the last
+    /// line of stdout, once.
+    Create {
+        /// admin, coordinator, regulator or professional.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The login.
+        #[arg(long)]
+        email: String,
+        /// The professional a `professional` user acts for.
+        #[arg(long, value_name = "ID")]
+        professional: Option<String>,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +167,38 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             println!("{}", issued.secret.expose());
             Ok(())
         }
+        Command::User(UserCommand::Create { role, email, professional, password_stdin }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+                line.trim_end_matches(['\r', '\n']).to_string()
+            } else {
+                crate::accounts::generated_password().map_err(|e| e.to_string())?
+            };
+            let request =
+                crate::accounts::UserRequest { email, role, professional_id: professional, password: password.clone() };
+            let user =
+                crate::accounts::create_user(store.as_ref(), request, clock.now()).await.map_err(|e| match e {
+                    crate::accounts::AccountError::Invalid(crate::domain::Error::Invalid(errors)) => errors
+                        .iter()
+                        .map(|e| format!("{}: {}", cli_flag(&e.field), e.message))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    crate::accounts::AccountError::Store(crate::store::StoreError::Conflict(_)) => {
+                        "a user with this login (--email) already exists".to_string()
+                    }
+                    other => other.to_string(),
+                })?;
+            if password_stdin {
+                println!("user {} created ({}, {})", user.id, user.email, role.as_str());
+            } else {
+                println!("user {} created ({}, {}). Password, shown once:", user.id, user.email, role.as_str());
+                println!("{password}");
+            }
+            Ok(())
+        }
         Command::ApiKey(ApiKeyCommand::List) => {
             let keys = store.list_api_keys().await.map_err(|e| e.to_string())?;
             println!("{:<36}  {:<12}  {:<8}  {:<20}  name", "id", "role", "state", "created");
@@ -171,6 +227,8 @@ fn cli_flag(field: &str) -> String {
         f if f.starts_with("practice_ids") => "--practice".into(),
         "role" => "--role".into(),
         "name" => "--name".into(),
+        "email" => "--email".into(),
+        "password" => "the password".into(),
         other => other.into(),
     }
 }

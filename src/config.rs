@@ -31,6 +31,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub sms: SmsSettings,
     pub retention: RetentionSettings,
+    pub console: ConsoleSettings,
     pub search: SearchSettings,
     pub professions: std::collections::BTreeMap<String, crate::domain::catalogue::ProfessionDef>,
     pub skills: std::collections::BTreeMap<String, crate::domain::catalogue::SkillDef>,
@@ -151,6 +152,19 @@ impl fmt::Debug for EmailSettings {
             .field("timeout_secs", &self.timeout_secs)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session ends after this many minutes without a request…
+    pub session_idle_minutes: i64,
+    /// … and this many hours after login, whatever happens.
+    pub session_absolute_hours: i64,
+    /// Failed logins in a row that lock an account…
+    pub login_max_failures: u32,
+    /// … for this many minutes.
+    pub lockout_minutes: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +350,15 @@ impl Settings {
         if !(1..=3650).contains(&self.retention.patient_data_days) {
             return invalid("retention.patient_data_days must be between 1 and 3650".into());
         }
+        let c = &self.console;
+        if !(1..=24 * 60).contains(&c.session_idle_minutes) || !(1..=7 * 24).contains(&c.session_absolute_hours) {
+            return invalid(
+                "console: session_idle_minutes between 1 and 1440, session_absolute_hours between 1 and 168".into(),
+            );
+        }
+        if !(1..=100).contains(&c.login_max_failures) || !(1..=24 * 60).contains(&c.lockout_minutes) {
+            return invalid("console: login_max_failures between 1 and 100, lockout_minutes between 1 and 1440".into());
+        }
         self.check_sms()?;
         self.catalogue().check().map_err(ConfigError::Invalid)?;
         crate::domain::motif::check_motifs(&self.motifs, &self.catalogue())
@@ -386,6 +409,20 @@ impl Settings {
     /// `http.trusted_proxies`, parsed (`check` refuses any that does not parse).
     pub fn trusted_proxies(&self) -> Vec<crate::http::rate_limit::Network> {
         self.http.trusted_proxies.iter().filter_map(|p| crate::http::rate_limit::Network::parse(p).ok()).collect()
+    }
+
+    pub fn session_policy(&self) -> crate::domain::user::SessionPolicy {
+        crate::domain::user::SessionPolicy {
+            idle: chrono::Duration::minutes(self.console.session_idle_minutes),
+            absolute: chrono::Duration::hours(self.console.session_absolute_hours),
+        }
+    }
+
+    pub fn lockout_policy(&self) -> crate::domain::user::LockoutPolicy {
+        crate::domain::user::LockoutPolicy {
+            max_failures: self.console.login_max_failures,
+            lock_for: chrono::Duration::minutes(self.console.lockout_minutes),
+        }
     }
 
     pub fn catalogue(&self) -> Catalogue {
@@ -478,6 +515,7 @@ impl fmt::Debug for Settings {
             .field("email", &self.email)
             .field("sms", &self.sms)
             .field("retention", &self.retention)
+            .field("console", &self.console)
             .field("search", &self.search)
             .field("professions", &self.professions.keys().collect::<Vec<_>>())
             .field("skills", &self.skills.keys().collect::<Vec<_>>())

@@ -50,6 +50,7 @@ pub mod recurrence;
 pub mod search;
 pub mod slot;
 pub mod time;
+pub mod user;
 
 use serde::Serialize;
 

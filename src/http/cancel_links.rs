@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::bookings::appointment;
+use super::html::Page;
 use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::cancel_link::{CancelLink, token_digest};
@@ -25,53 +26,6 @@ use crate::store::{Cancellation, StoreError};
 
 /// Who a link's cancellation is recorded as.
 pub const CANCELLED_BY_PATIENT: &str = "patient";
-
-/// An HTML page and its status.
-pub struct Page {
-    status: StatusCode,
-    title: &'static str,
-    /// Trusted HTML (every piece of data in it is escaped when it is built).
-    body: String,
-}
-
-impl IntoResponse for Page {
-    fn into_response(self) -> Response {
-        let html = format!(
-            "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <meta name=\"robots\" content=\"noindex\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n\
-             <body>\n<main>\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
-            title = self.title,
-            body = self.body
-        );
-        let mut response = (self.status, html).into_response();
-        let headers = response.headers_mut();
-        let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
-            headers.insert(name, HeaderValue::from_static(value));
-        };
-        set(headers, header::CONTENT_TYPE, "text/html; charset=utf-8");
-        set(headers, header::REFERRER_POLICY, "no-referrer");
-        set(headers, header::CACHE_CONTROL, "no-store");
-        set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-        set(headers, header::X_FRAME_OPTIONS, "DENY");
-        set(
-            headers,
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        );
-        set(headers, HEADER_ROBOTS, "noindex, nofollow");
-        response
-    }
-}
-
-const HEADER_ROBOTS: header::HeaderName = header::HeaderName::from_static("x-robots-tag");
-
-/// Large type and a large button: the page is read on a phone, often by a worried parent.
-const STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.1rem;line-height:1.5;margin:0;\
-    color:#1a1a1a;background:#fff}main{max-width:36rem;margin:0 auto;padding:1.5rem}h1{font-size:1.5rem}\
-    dt{font-weight:bold;margin-top:.75rem}dd{margin:0}button{font-size:1.1rem;padding:.8rem 1.2rem;\
-    margin-top:1rem;border:2px solid #8b0000;background:#8b0000;color:#fff;border-radius:.4rem;cursor:pointer}\
-    button:focus{outline:3px solid #ffbf47;outline-offset:2px}";
 
 const OTHER_APPOINTMENT: &str = "<p>Pour un autre rendez-vous, appelez le 15 ou le 116 117.</p>";
 

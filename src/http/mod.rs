@@ -10,10 +10,12 @@ mod api_keys;
 pub mod audit;
 mod bookings;
 pub mod cancel_links;
+pub mod console;
 pub mod error;
 pub mod extract;
 mod health;
 mod holds;
+pub mod html;
 mod idempotency;
 mod motifs;
 mod openapi;
@@ -71,8 +73,12 @@ pub struct AppState {
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
     /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
     pub search_index: Arc<crate::routing::live::LiveIndex>,
-    /// The request budget of the patients' pages (`/r/…`).
-    pub patient_page_limit: Arc<rate_limit::RateLimiter>,
+    /// The request budget of the unauthenticated pages (`/r/…`, the console's login).
+    pub public_page_limit: Arc<rate_limit::RateLimiter>,
+    pub sessions: crate::domain::user::SessionPolicy,
+    pub lockout: crate::domain::user::LockoutPolicy,
+    /// Cookies carry `Secure` when patients and staff reach the server over HTTPS (`http.public_url`).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -91,11 +97,14 @@ impl AppState {
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
-            patient_page_limit: Arc::new(rate_limit::RateLimiter::new(
+            public_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,
                 settings.client_address_header(),
                 settings.trusted_proxies(),
             )),
+            sessions: settings.session_policy(),
+            lockout: settings.lockout_policy(),
+            secure_cookies: settings.http.public_url.starts_with("https://"),
         }
     }
 }
@@ -116,10 +125,22 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     // The patients' pages: HTML, outside the documented JSON API, with a request budget per client.
     let patient_pages = Router::new()
         .route("/r/{token}", get(cancel_links::show).post(cancel_links::cancel))
-        .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_patient_pages));
+        .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages));
+    // The console: HTML pages behind a login.
+    let console = Router::new()
+        .route(
+            console::LOGIN_PATH,
+            get(console::show_login)
+                .post(console::login)
+                .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages)),
+        )
+        .route("/console", get(console::home))
+        .route("/console/logout", axum::routing::post(console::logout))
+        .route("/console/password", get(console::show_password).post(console::change_password));
 
     api.route("/openapi.json", get(move || openapi::document(document.clone())))
         .merge(patient_pages)
+        .merge(console)
         .fallback(|| async { ApiError::NotFound("No such resource.".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))

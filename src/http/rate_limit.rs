@@ -1,4 +1,4 @@
-//! A per-client request budget for the unauthenticated pages (the patients' cancel links): a fixed window of
+//! A per-client request budget for the unauthenticated pages (the patients' cancel links, the console's login): a fixed window of
 //! one minute on the engine's clock, counted by client address (IPv4 address, IPv6 /64), read from a reverse
 //! proxy's header only when the request comes from a trusted proxy. In memory: each server process keeps its own
 //! counts, which bounds guessing per process — enough when tokens carry 192 random bits; the limit is there
@@ -136,13 +136,13 @@ fn budget_key(ip: IpAddr) -> String {
 }
 
 /// The middleware: answers 429 (with the page's own body) once a client's budget is spent.
-pub async fn limit_patient_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limiter = &state.patient_page_limit;
+pub async fn limit_public_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limiter = &state.public_page_limit;
     let client = limiter.client_of(&request);
     if limiter.allow(&client, state.clock.now()) {
         next.run(request).await
     } else {
-        tracing::warn!("patient pages: a client exceeded its requests per minute");
+        tracing::warn!("public pages: a client exceeded its requests per minute");
         super::cancel_links::too_many_requests().into_response()
     }
 }

@@ -27,6 +27,7 @@ use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::{Slot, SlotStatus};
+use crate::domain::user::{Session, User};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -310,6 +311,32 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the digest of a cancel link the worker is about to send.
     async fn create_cancel_link(&self, link: &CancelLink) -> Result<(), StoreError>;
     async fn get_cancel_link(&self, token_digest: &str) -> Result<Option<CancelLink>, StoreError>;
+    /// Creates a console account; a login already taken is [`StoreError::Conflict`].
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// Counts a failed login; locks the account until `lock_until` once `max_failures` are reached in a row.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        max_failures: u32,
+        lock_until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// A successful login clears the failures and the lock.
+    async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError>;
+    /// Sets a new password and ends the user's sessions but `keep_session` (the one that changed it).
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn get_session(&self, id_digest: &str) -> Result<Option<Session>, StoreError>;
+    async fn touch_session(&self, id_digest: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn end_session(&self, id_digest: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
     /// Appends events to the audit trail (there is no way to change or remove them).
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;

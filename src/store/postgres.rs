@@ -14,7 +14,8 @@ use sqlx::{Postgres, Transaction};
 
 use super::rows::{
     AbsenceRow, ApiKeyRow, AuditRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow,
-    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SessionRow, SlotRow, UserRow,
+    convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
@@ -32,6 +33,7 @@ use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::Slot;
+use crate::domain::user::{Session, User};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 

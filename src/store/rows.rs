@@ -21,6 +21,7 @@ use crate::domain::professional::Professional;
 use crate::domain::recurrence::{HolidayPolicy, MonthDay, Recurrence, Season, parse_weekday, weekday_name};
 use crate::domain::search::{BookableSlot, PracticeCard, ProfessionalCard};
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
+use crate::domain::user::{Session, User};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
@@ -553,6 +554,61 @@ impl TryFrom<AuditRow> for AuditEvent {
             request_id: r.request_id,
             detail: r.detail,
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: String,
+    email: String,
+    role: String,
+    professional_id: Option<String>,
+    password_hash: String,
+    created_at: DateTime<Utc>,
+    password_changed_at: DateTime<Utc>,
+    disabled_at: Option<DateTime<Utc>>,
+    failed_logins: i32,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("role", &r.role))?,
+            failed_logins: u32::try_from(r.failed_logins).unwrap_or(0),
+            id: r.id,
+            email: r.email,
+            professional_id: r.professional_id,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+            password_changed_at: r.password_changed_at,
+            disabled_at: r.disabled_at,
+            locked_until: r.locked_until,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    id_digest: String,
+    user_id: String,
+    csrf_token: String,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            id_digest: r.id_digest,
+            user_id: r.user_id,
+            csrf_token: r.csrf_token,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            ended_at: r.ended_at,
+        }
     }
 }
 

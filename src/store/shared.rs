@@ -891,6 +891,106 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_USER)
+                    .bind(&u.id)
+                    .bind(&u.email)
+                    .bind(u.role.as_str())
+                    .bind(&u.professional_id)
+                    .bind(&u.password_hash)
+                    .bind(u.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+                let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql::select_user("email")))
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+                let row: Option<UserRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql::select_user("id"))).bind(id).fetch_optional(&self.pool).await?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn record_login_failure(
+                &self,
+                user_id: &str,
+                max_failures: u32,
+                lock_until: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::RECORD_LOGIN_FAILURE)
+                    .bind(user_id)
+                    .bind(i64::from(max_failures))
+                    .bind(lock_until)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::RECORD_LOGIN_SUCCESS).bind(user_id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_password(
+                &self,
+                user_id: &str,
+                password_hash: &str,
+                keep_session: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::SET_PASSWORD).bind(user_id).bind(password_hash).bind(now).execute(&mut *tx).await?;
+                sqlx::query(sql::END_OTHER_SESSIONS).bind(user_id).bind(keep_session).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_SESSION)
+                    .bind(&s.id_digest)
+                    .bind(&s.user_id)
+                    .bind(&s.csrf_token)
+                    .bind(s.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_session(&self, id_digest: &str) -> Result<Option<Session>, StoreError> {
+                let row: Option<SessionRow> =
+                    sqlx::query_as(sql::GET_SESSION).bind(id_digest).fetch_optional(&self.pool).await?;
+                Ok(row.map(Session::from))
+            }
+
+            async fn touch_session(&self, id_digest: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::TOUCH_SESSION).bind(id_digest).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn end_session(&self, id_digest: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::END_SESSION).bind(id_digest).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
                 if events.is_empty() {
                     return Ok(());

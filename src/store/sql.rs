@@ -394,3 +394,25 @@ pub const ERASE_PATIENT_DATA: &str = "UPDATE bookings SET patient_first_name = '
 /// … and the addresses their messages were sent to.
 pub const ERASE_OUTBOX_ADDRESSES: &str = "UPDATE outbox SET address = '' WHERE address <> '' \
     AND booking_id IN (SELECT id FROM bookings WHERE patient_erased_at = $1)";
+
+const USER_COLUMNS: &str = "id, email, role, professional_id, password_hash, created_at, password_changed_at, \
+    disabled_at, failed_logins, locked_until";
+pub const INSERT_USER: &str = "INSERT INTO users (id, email, role, professional_id, password_hash, created_at, \
+    password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $6)";
+pub fn select_user(by: &str) -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE {by} = $1")
+}
+/// A failed login: one more in a row, and the lock when the policy says so (`$3`, or NULL).
+pub const RECORD_LOGIN_FAILURE: &str = "UPDATE users SET failed_logins = failed_logins + 1, \
+    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1";
+pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1";
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_digest, user_id, csrf_token, created_at, last_seen_at) \
+    VALUES ($1, $2, $3, $4, $4)";
+pub const GET_SESSION: &str =
+    "SELECT id_digest, user_id, csrf_token, created_at, last_seen_at, ended_at FROM sessions WHERE id_digest = $1";
+pub const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen_at = $2 WHERE id_digest = $1 AND ended_at IS NULL";
+pub const END_SESSION: &str = "UPDATE sessions SET ended_at = $2 WHERE id_digest = $1 AND ended_at IS NULL";
+/// A password change ends the user's other sessions.
+pub const END_OTHER_SESSIONS: &str =
+    "UPDATE sessions SET ended_at = $3 WHERE user_id = $1 AND id_digest <> $2 AND ended_at IS NULL";

@@ -13,7 +13,8 @@ use sqlx::{Sqlite, Transaction};
 
 use super::rows::{
     AbsenceRow, ApiKeyRow, AuditRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow,
-    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SlotRow, convert,
+    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SessionRow, SlotRow, UserRow,
+    convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
@@ -31,6 +32,7 @@ use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
 use crate::domain::slot::Slot;
+use crate::domain::user::{Session, User};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -304,3 +304,58 @@ async fn purge_says_how_many_bookings_it_erased_and_refuses_a_bad_retention() {
         );
     }
 }
+
+#[tokio::test]
+async fn user_create_prints_a_generated_password_once_or_reads_one_and_refuses_bad_input() {
+    for (url, _db) in databases().await {
+        let output = snp(&url, &["user", "create", "--role", "regulator", "--email", "Regul@Example.fr"], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let out = stdout(&output);
+        let password = out.lines().last().unwrap().to_string();
+        assert_eq!(password.len(), 20, "{out}");
+        assert!(out.contains("(regul@example.fr, regulator)"), "{out}");
+        let store = store::connect(&test_settings(&url).database).await.unwrap();
+        let user = store.find_user_by_email("regul@example.fr").await.unwrap().expect("created");
+        assert!(user.password_hash.starts_with("$argon2id$"), "{}", user.password_hash);
+        assert!(snp::accounts::verify_password(&password, &user.password_hash).await);
+
+        // From stdin, nothing printed but the account.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_snp"))
+            .args(["user", "create", "--role", "admin", "--email", "admin@example.fr", "--password-stdin"])
+            .env("SNP__DATABASE__URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"une phrase de passe longue\n").unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(!stdout(&output).contains("une phrase"));
+        let admin = store.find_user_by_email("admin@example.fr").await.unwrap().unwrap();
+        assert!(snp::accounts::verify_password("une phrase de passe longue", &admin.password_hash).await);
+
+        // Refusals, each naming what to fix, and nothing created.
+        for (args, message) in [
+            (vec!["--role", "regulator", "--email", "regul@example.fr"], "already exists"),
+            (vec!["--role", "publisher", "--email", "p@example.fr"], "--role: publisher is a role for agenda software"),
+            (
+                vec!["--role", "professional", "--email", "p@example.fr"],
+                "--role: a professional user acts for one professional",
+            ),
+            (
+                vec!["--role", "professional", "--email", "p@example.fr", "--professional", "nope"],
+                "--professional: no professional",
+            ),
+            (vec!["--role", "regulator", "--email", "not-an-email"], "--email"),
+        ] {
+            let mut full = vec!["user", "create"];
+            full.extend(args);
+            let refused = snp(&url, &full, &[]);
+            assert_eq!(refused.status.code(), Some(1), "{full:?}");
+            assert!(stderr(&refused).contains(message), "{full:?}: {}", stderr(&refused));
+        }
+        assert!(store.find_user_by_email("p@example.fr").await.unwrap().is_none());
+    }
+}

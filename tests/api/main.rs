@@ -8,6 +8,7 @@ mod auth;
 pub mod bookings;
 mod cancel_links;
 pub mod cli;
+mod console;
 mod delivery;
 mod errors;
 mod fake_ovh;

@@ -1,0 +1,164 @@
+//! Console accounts, shared by `snp user create`, the demo and the console: passwords hashed with argon2id (on a
+//! blocking thread: a hash costs tens of milliseconds by design), logins checked against the lock-out policy,
+//! and sessions opened with a 256-bit secret whose digest alone is stored.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+
+use crate::domain::access::Role;
+use crate::domain::api_key::digest;
+use crate::domain::user::{LockoutPolicy, Session, User, check_new_password, check_user_role, normalize_email};
+use crate::domain::{Error, Validator};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the system's random source failed: {0}")]
+    Entropy(String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+}
+
+/// 256 random bits, URL-safe (cookies, CSRF tokens, generated passwords).
+pub fn random_token() -> Result<String, AccountError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AccountError::Entropy(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A password to hand over once (`snp user create` without `--password-stdin`): 20 URL-safe characters.
+pub fn generated_password() -> Result<String, AccountError> {
+    Ok(random_token()?[..20].to_string())
+}
+
+/// The argon2id PHC string of a password (default parameters: 19 MiB, 2 passes).
+pub async fn hash_password(password: &str) -> Result<String, AccountError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AccountError::Entropy(e.to_string()))?;
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hashing(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| AccountError::Hashing(e.to_string()))
+    })
+    .await
+    .map_err(|e| AccountError::Hashing(e.to_string()))?
+}
+
+/// Whether a password matches a stored hash (constant-time, inside argon2).
+pub async fn verify_password(password: &str, hash: &str) -> bool {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// What to create.
+pub struct UserRequest {
+    pub email: String,
+    pub role: Role,
+    pub professional_id: Option<String>,
+    pub password: String,
+}
+
+pub async fn create_user(store: &dyn Store, request: UserRequest, now: DateTime<Utc>) -> Result<User, AccountError> {
+    let mut v = Validator::new();
+    let email = v.check("email", normalize_email(&request.email));
+    if let Err(message) = check_user_role(request.role, request.professional_id.as_deref()) {
+        v.push("role", message);
+    }
+    if let Some(id) = &request.professional_id
+        && store.get_professional(id).await?.is_none()
+    {
+        v.push("professional_id", format!("no professional with id {id:?}"));
+    }
+    if let Some(email) = &email
+        && let Err(message) = check_new_password(&request.password, email)
+    {
+        v.push("password", message);
+    }
+    v.finish()?;
+    let user = User {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: email.expect("checked"),
+        role: request.role,
+        professional_id: request.professional_id,
+        password_hash: hash_password(&request.password).await?,
+        created_at: now,
+        password_changed_at: now,
+        disabled_at: None,
+        failed_logins: 0,
+        locked_until: None,
+    };
+    store.insert_user(&user).await?;
+    Ok(user)
+}
+
+/// Why a login failed — told to the person only as "wrong login or password" or "locked", never which.
+#[derive(Debug, PartialEq)]
+pub enum LoginRefused {
+    /// Unknown login, wrong password, or a disabled account.
+    Credentials,
+    /// Too many failures: retry after this instant.
+    Locked(DateTime<Utc>),
+}
+
+/// Checks a login; counts the failure or clears the counter.
+pub async fn check_login(
+    store: &dyn Store,
+    email: &str,
+    password: &str,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> Result<Result<User, LoginRefused>, AccountError> {
+    let Some(user) = store.find_user_by_email(&email.trim().to_lowercase()).await? else {
+        // The same work as a real check, so that timing does not tell which logins exist.
+        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password("not anybody's password")).await?;
+        verify_password(password, dummy).await;
+        return Ok(Err(LoginRefused::Credentials));
+    };
+    if user.locked_at(now) {
+        return Ok(Err(LoginRefused::Locked(user.locked_until.expect("locked"))));
+    }
+    if !verify_password(password, &user.password_hash).await || user.disabled_at.is_some() {
+        let failures = user.failed_logins + 1;
+        let lock_until = policy.after_failure(failures, now).unwrap_or(now);
+        store.record_login_failure(&user.id, policy.max_failures, lock_until).await?;
+        return Ok(Err(match policy.after_failure(failures, now) {
+            Some(until) => LoginRefused::Locked(until),
+            None => LoginRefused::Credentials,
+        }));
+    }
+    store.record_login_success(&user.id).await?;
+    Ok(Ok(user))
+}
+
+/// A hash of a password nobody has, checked when the login is unknown.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+/// A new session for a user: the cookie's secret (returned once) and the stored session.
+pub async fn open_session(store: &dyn Store, user: &User, now: DateTime<Utc>) -> Result<String, AccountError> {
+    let secret = random_token()?;
+    let session = Session {
+        id_digest: digest(&secret),
+        user_id: user.id.clone(),
+        csrf_token: random_token()?,
+        created_at: now,
+        last_seen_at: now,
+        ended_at: None,
+    };
+    store.insert_session(&session).await?;
+    Ok(secret)
+}

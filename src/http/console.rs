@@ -1,0 +1,316 @@
+//! The web console's doors: login (with lock-out after repeated failures), logout, password change, and the
+//! session every console page requires. Sessions live in our own table; the cookie carries a 256-bit secret
+//! (`HttpOnly`, `SameSite=Strict`, `Secure` behind HTTPS) renewed at each login; a session ends when idle, at
+//! its absolute limit, at logout, or when its user's password changes elsewhere. Every state-changing form
+//! carries a CSRF token: the session's own, or for the login form (no session yet) a token also set in a cookie
+//! (double submit).
+
+use axum::Form;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::AppState;
+use super::html::Page;
+use crate::accounts::{self, LoginRefused};
+use crate::domain::access::Role;
+use crate::domain::api_key::digest;
+use crate::domain::audit::{ActorKind, AuditEvent};
+use crate::domain::user::{Session, User, check_new_password};
+use crate::notify::messages::escape_html;
+
+const SESSION_COOKIE: &str = "snp_session";
+const LOGIN_COOKIE: &str = "snp_login";
+pub const LOGIN_PATH: &str = "/console/login";
+
+/// The logged-in user of a console request; without a live session, the request is sent to the login page.
+pub struct ConsoleUser {
+    pub user: User,
+    pub session: Session,
+}
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let to_login = || Redirect::to(LOGIN_PATH).into_response();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
+        let now = state.clock.now();
+        let found = state.store.get_session(&digest(&secret)).await.map_err(|e| unavailable(&e.to_string()))?;
+        let Some(session) = found.filter(|s| s.alive(now, &state.sessions)) else { return Err(to_login()) };
+        let user = state.store.get_user(&session.user_id).await.map_err(|e| unavailable(&e.to_string()))?;
+        let Some(user) = user.filter(|u| u.disabled_at.is_none()) else { return Err(to_login()) };
+        state.store.touch_session(&session.id_digest, now).await.map_err(|e| unavailable(&e.to_string()))?;
+        Ok(ConsoleUser { user, session })
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    if state.secure_cookies {
+        cookie.push_str("; Secure");
+    }
+    HeaderValue::from_str(&cookie).expect("cookie values are URL-safe")
+}
+
+fn unavailable(error: &str) -> Response {
+    tracing::error!(%error, "console: the store failed");
+    Page {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Service momentanément indisponible",
+        body: "<p>Réessayez dans quelques instants.</p>".into(),
+    }
+    .into_response()
+}
+
+fn forbidden_form() -> Response {
+    Page {
+        status: StatusCode::FORBIDDEN,
+        title: "Formulaire expiré",
+        body: format!("<p>Ce formulaire a expiré. <a href=\"{LOGIN_PATH}\">Recommencez</a>.</p>"),
+    }
+    .into_response()
+}
+
+/// What the console says a role is.
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "administration",
+        Role::Coordinator => "coordination",
+        Role::Regulator => "régulation",
+        Role::Professional => "professionnel de santé",
+        Role::Publisher => "logiciel d'agenda",
+    }
+}
+
+fn audit_event(state: &AppState, user: Option<&User>, action: &str, headers: &HeaderMap) -> AuditEvent {
+    AuditEvent {
+        id: super::new_id(),
+        at: state.clock.now(),
+        actor_kind: ActorKind::User,
+        actor_id: user.map(|u| u.id.clone()),
+        role: user.map(|u| u.role),
+        action: action.into(),
+        target_type: "user".into(),
+        target_id: user.map(|u| u.id.clone()),
+        request_id: headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+        detail: None,
+    }
+}
+
+fn login_page(status: StatusCode, message: Option<&str>, email: &str, csrf: &str) -> Page {
+    let message =
+        message.map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape_html(m))).unwrap_or_default();
+    Page {
+        status,
+        title: "Connexion",
+        body: format!(
+            "{message}<form method=\"post\" action=\"{LOGIN_PATH}\">\n\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+             <label for=\"email\">Adresse email</label>\n\
+             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required autofocus value=\"{}\">\n\
+             <label for=\"password\">Mot de passe</label>\n\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
+             <button type=\"submit\">Se connecter</button>\n</form>",
+            escape_html(email)
+        ),
+    }
+}
+
+/// The login form, with a fresh double-submit token.
+fn login_form(state: &AppState, status: StatusCode, message: Option<&str>, email: &str) -> Response {
+    let Ok(token) = accounts::random_token() else { return unavailable("random source") };
+    let mut response = login_page(status, message, email, &token).into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, LOGIN_COOKIE, &token, LOGIN_PATH, Some(3600)));
+    response
+}
+
+pub async fn show_login(State(state): State<AppState>) -> Response {
+    login_form(&state, StatusCode::OK, None, "")
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    if form.csrf.is_empty() || cookie(&headers, LOGIN_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+        return forbidden_form();
+    }
+    let now = state.clock.now();
+    let checked = accounts::check_login(state.store.as_ref(), &form.email, &form.password, &state.lockout, now).await;
+    let user = match checked {
+        Err(error) => return unavailable(&error.to_string()),
+        Ok(Err(refused)) => {
+            let known = state.store.find_user_by_email(&form.email.trim().to_lowercase()).await.ok().flatten();
+            super::audit::append(&state, vec![audit_event(&state, known.as_ref(), "login.failure", &headers)]).await;
+            let (status, message) = match refused {
+                LoginRefused::Credentials => {
+                    (StatusCode::UNAUTHORIZED, "Adresse email ou mot de passe incorrect.".to_string())
+                }
+                LoginRefused::Locked(until) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Trop d'essais : ce compte est verrouillé. Réessayez dans {}.", minutes_until(until, now)),
+                ),
+            };
+            return login_form(&state, status, Some(&message), &form.email);
+        }
+        Ok(Ok(user)) => user,
+    };
+    let secret = match accounts::open_session(state.store.as_ref(), &user, now).await {
+        Ok(secret) => secret,
+        Err(error) => return unavailable(&error.to_string()),
+    };
+    super::audit::append(&state, vec![audit_event(&state, Some(&user), "login.success", &headers)]).await;
+    let mut response = Redirect::to("/console").into_response();
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "/", None));
+    cookies.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", LOGIN_PATH, Some(0)));
+    response
+}
+
+/// "15 minutes", "1 minute": how long until an instant, rounded up.
+fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = ((until - now).num_seconds() + 59).div_euclid(60).max(1);
+    if minutes == 1 { "1 minute".into() } else { format!("{minutes} minutes") }
+}
+
+/// A form of the session, with its CSRF token.
+fn session_form(action: &str, csrf: &str, fields: &str, button: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         {fields}<button type=\"submit\">{button}</button>\n</form>"
+    )
+}
+
+pub async fn home(me: ConsoleUser) -> Page {
+    Page {
+        status: StatusCode::OK,
+        title: "Console snp",
+        body: format!(
+            "<p>Connecté : {} ({}).</p>\n<p><a href=\"/console/password\">Changer de mot de passe</a></p>\n{}",
+            escape_html(&me.user.email),
+            role_label(me.user.role),
+            session_form("/console/logout", &me.session.csrf_token, "", "Se déconnecter")
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    me: ConsoleUser,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if form.csrf != me.session.csrf_token {
+        return forbidden_form();
+    }
+    if let Err(error) = state.store.end_session(&me.session.id_digest, state.clock.now()).await {
+        return unavailable(&error.to_string());
+    }
+    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "logout", &headers)]).await;
+    let mut response = Redirect::to(LOGIN_PATH).into_response();
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", "/", Some(0)));
+    response
+}
+
+fn password_page(status: StatusCode, message: Option<&str>, csrf: &str) -> Page {
+    let message =
+        message.map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>\n", escape_html(m))).unwrap_or_default();
+    let fields = "<label for=\"current\">Mot de passe actuel</label>\n\
+        <input id=\"current\" name=\"current\" type=\"password\" autocomplete=\"current-password\" required>\n\
+        <label for=\"new\">Nouveau mot de passe (12 caractères au moins)</label>\n\
+        <input id=\"new\" name=\"new\" type=\"password\" autocomplete=\"new-password\" minlength=\"12\" required>\n\
+        <label for=\"confirm\">Nouveau mot de passe, encore</label>\n\
+        <input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" required>\n";
+    Page {
+        status,
+        title: "Changer de mot de passe",
+        body: format!("{message}{}", session_form("/console/password", csrf, fields, "Changer le mot de passe")),
+    }
+}
+
+pub async fn show_password(me: ConsoleUser) -> Page {
+    password_page(StatusCode::OK, None, &me.session.csrf_token)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    me: ConsoleUser,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if form.csrf != me.session.csrf_token {
+        return forbidden_form();
+    }
+    let refuse = |message: &str| password_page(StatusCode::UNPROCESSABLE_ENTITY, Some(message), &me.session.csrf_token);
+    if !accounts::verify_password(&form.current, &me.user.password_hash).await {
+        return refuse("Le mot de passe actuel est incorrect.").into_response();
+    }
+    if form.new != form.confirm {
+        return refuse("Les deux nouveaux mots de passe diffèrent.").into_response();
+    }
+    if check_new_password(&form.new, &me.user.email).is_err() {
+        return refuse("Le nouveau mot de passe doit compter 12 caractères au moins, et ne pas être l'adresse email.")
+            .into_response();
+    }
+    let hash = match accounts::hash_password(&form.new).await {
+        Ok(hash) => hash,
+        Err(error) => return unavailable(&error.to_string()),
+    };
+    let now = state.clock.now();
+    if let Err(error) = state.store.set_password(&me.user.id, &hash, &me.session.id_digest, now).await {
+        return unavailable(&error.to_string());
+    }
+    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "password.change", &headers)]).await;
+    Page {
+        status: StatusCode::OK,
+        title: "Mot de passe modifié",
+        body: "<p>Votre mot de passe est modifié. Vos autres sessions sont fermées.</p>\n\
+               <p><a href=\"/console\">Retour à la console</a></p>"
+            .into(),
+    }
+    .into_response()
+}
