@@ -280,7 +280,8 @@ pub async fn seed_if_empty(store: &dyn Store, now: DateTime<Utc>, settings: &Set
     }
     let (rules, rule_slots) = seed_rules(store, now, settings, &professionals, &practices).await?;
     let keys = seed_keys(store, now, &professionals, &practices).await?;
-    print_welcome(settings, practices.len(), professionals.len(), slot_count + rule_slots, rules, &keys);
+    let users = seed_users(store, now, &professionals).await?;
+    print_welcome(settings, practices.len(), professionals.len(), slot_count + rule_slots, rules, &keys, &users);
     Ok(true)
 }
 
@@ -473,6 +474,45 @@ async fn seed_keys(
     Ok(keys)
 }
 
+/// A console login of the demo, with its password (printed once).
+struct DemoUser {
+    role: Role,
+    email: String,
+    password: String,
+}
+
+/// One console user per role a person logs in with; the professional is the first GP.
+async fn seed_users(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    professionals: &[Professional],
+) -> Result<Vec<DemoUser>, String> {
+    let gp = &professionals[0];
+    let logins = [
+        (Role::Admin, "admin@demo.snp.invalid", None),
+        (Role::Coordinator, "coordination@demo.snp.invalid", None),
+        (Role::Regulator, "regulation@demo.snp.invalid", None),
+        (Role::Professional, "medecin@demo.snp.invalid", Some(gp.id.clone())),
+    ];
+    let mut users = Vec::new();
+    for (role, email, professional_id) in logins {
+        let password = crate::accounts::generated_password().map_err(|e| e.to_string())?;
+        let request =
+            crate::accounts::UserRequest { email: email.into(), role, professional_id, password: password.clone() };
+        crate::accounts::create_user(store, request, now).await.map_err(|e| e.to_string())?;
+        users.push(DemoUser { role, email: email.into(), password });
+    }
+    Ok(users)
+}
+
+fn print_logins(settings: &Settings, users: &[DemoUser]) {
+    println!("Console logins at http://{}/console — passwords shown this once:", settings.http.bind);
+    for user in users {
+        println!("  {:<12} {:<32} {}", user.role.as_str(), user.email, user.password);
+    }
+    println!();
+}
+
 fn print_welcome(
     settings: &Settings,
     practices: usize,
@@ -480,6 +520,7 @@ fn print_welcome(
     slots: usize,
     rules: usize,
     keys: &[DemoKey],
+    users: &[DemoUser],
 ) {
     println!();
     println!(
@@ -491,8 +532,9 @@ fn print_welcome(
     for key in keys {
         println!("  {:<12} {:<45} {}", key.role.as_str(), key.who, key.secret);
     }
-    let regulator = keys.iter().find(|k| k.role == Role::Regulator).map(|k| k.secret.as_str()).unwrap_or_default();
     println!();
+    print_logins(settings, users);
+    let regulator = keys.iter().find(|k| k.role == Role::Regulator).map(|k| k.secret.as_str()).unwrap_or_default();
     println!(
         "Try:  curl -H 'Authorization: Bearer {regulator}' http://{}/api/v1/slots?status=free",
         settings.http.bind

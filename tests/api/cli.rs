@@ -163,10 +163,16 @@ async fn serve_demo_seeds_a_territory_and_answers_with_the_printed_keys() {
             .spawn()
             .unwrap();
         let mut keys = std::collections::HashMap::new();
+        let mut logins = std::collections::HashMap::new();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         for line in lines.by_ref() {
             let line = line.unwrap();
             let words: Vec<&str> = line.split_whitespace().collect();
+            if let [role, email, password] = words[..]
+                && email.ends_with("@demo.snp.invalid")
+            {
+                logins.insert(role.to_string(), (email.to_string(), password.to_string()));
+            }
             if let (Some(role), Some(key)) = (words.first(), words.last())
                 && key.starts_with("snp_")
                 && words.len() > 2
@@ -179,6 +185,15 @@ async fn serve_demo_seeds_a_territory_and_answers_with_the_printed_keys() {
         }
         for role in ["admin", "coordinator", "regulator", "professional", "publisher"] {
             assert!(keys.contains_key(role), "a {role} key is printed: {keys:?}");
+        }
+        // One console login per role a person uses; each works.
+        assert_eq!(logins.len(), 4, "{logins:?}");
+        let store = store::connect(&test_settings(&url).database).await.unwrap();
+        for role in ["admin", "coordinator", "regulator", "professional"] {
+            let (email, password) = &logins[role];
+            let user = store.find_user_by_email(email).await.unwrap().expect("a demo user");
+            assert_eq!(user.role.as_str(), role);
+            assert!(snp::accounts::verify_password(password, &user.password_hash).await, "{role}");
         }
         let client = HttpClient { base: format!("http://{bind}") };
         let ready = client.wait_until_ready().await;
