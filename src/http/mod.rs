@@ -162,6 +162,8 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                     Duration::from_secs(settings.http.request_timeout_secs),
                 )),
         )
+        // Outermost: a client's request id must be fit to keep before it reaches the logs and the audit trail.
+        .layer(middleware::from_fn(drop_unfit_request_id))
         .with_state(state)
 }
 
@@ -204,6 +206,23 @@ async fn refuse_nul_in_uri(request: axum::extract::Request, next: middleware::Ne
     let has_nul = |part: &str| part.to_ascii_lowercase().contains("%00");
     if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         return ApiError::BadRequest("The address contains a NUL character (%00).".into()).into_response();
+    }
+    next.run(request).await
+}
+
+/// An incoming `x-request-id` is kept only when it is a short token (a UUID, a proxy's id); anything else —
+/// long, free text, possibly personal — is dropped so that a fresh UUID replaces it. Request ids are written to
+/// the audit trail, which can never be erased.
+async fn drop_unfit_request_id(
+    mut request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let fit = |v: &axum::http::HeaderValue| {
+        let bytes = v.as_bytes();
+        (1..=64).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    };
+    if request.headers().get("x-request-id").is_some_and(|v| !fit(v)) {
+        request.headers_mut().remove("x-request-id");
     }
     next.run(request).await
 }

@@ -391,9 +391,11 @@ pub const ERASE_PATIENT_DATA: &str = "UPDATE bookings SET patient_first_name = '
     patient_birth_date = '', patient_phone = NULL, patient_email = NULL, note = NULL, cancel_reason = NULL, \
     patient_erased_at = $1, updated_at = $1 \
     WHERE patient_erased_at IS NULL AND slot_id IN (SELECT id FROM slots WHERE end_at < $2)";
-/// … and the addresses their messages were sent to.
-pub const ERASE_OUTBOX_ADDRESSES: &str = "UPDATE outbox SET address = '' WHERE address <> '' \
-    AND booking_id IN (SELECT id FROM bookings WHERE patient_erased_at = $1)";
+/// … and the addresses their messages were sent to, with the provider errors that may quote them; a message
+/// still pending has no one left to go to.
+pub const ERASE_OUTBOX_ADDRESSES: &str = "UPDATE outbox SET address = '', last_error = NULL, claimed_until = NULL, \
+    status = CASE WHEN status = 'pending' THEN 'withdrawn' ELSE status END \
+    WHERE booking_id IN (SELECT id FROM bookings WHERE patient_erased_at = $1)";
 
 const USER_COLUMNS: &str = "id, email, role, professional_id, password_hash, created_at, password_changed_at, \
     disabled_at, failed_logins, locked_until";

@@ -62,6 +62,16 @@ async fn responses_carry_a_request_id(app: TestApp) {
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.headers["x-request-id"], "regulation-desk-42", "a caller's id is kept for correlation");
+    // Free text (it would reach the logs and the audit trail, which is never erased) is replaced by a UUID.
+    for unfit in ["Léa Martin, née le 14/03/1988".to_string(), "a".repeat(65), "id with spaces".to_string()] {
+        let request = axum::http::Request::builder()
+            .uri("/healthz")
+            .header("x-request-id", axum::http::HeaderValue::from_bytes(unfit.as_bytes()).unwrap())
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let replaced = app.send(request).await.headers["x-request-id"].to_str().unwrap().to_string();
+        assert!(replaced.len() == 36 && uuid::Uuid::parse_str(&replaced).is_ok(), "{unfit}: {replaced}");
+    }
 }
 
 async fn nul_characters_and_out_of_range_numbers_are_refused_identically_on_both_databases(app: TestApp) {

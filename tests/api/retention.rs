@@ -22,6 +22,10 @@ async fn patient_data_is_erased_after_the_retention_period_and_nothing_else(app:
     assert_eq!(cancelled.status, StatusCode::OK);
     let b = book_with(&app, 100 * 24 * 60, json!({}), json!({"first_name": "Paul"})).await;
     let events_before = app.count("SELECT COUNT(*) FROM audit_events WHERE target_id = $1", &a).await;
+    // A provider's error may quote the address.
+    let quote =
+        format!("UPDATE outbox SET last_error = '550 <lea.martin@example.fr> unknown' WHERE booking_id = '{a}'");
+    app.execute(&quote, &quote).await;
 
     // 90 days after A's end, less a minute: nothing yet.
     let a_end = test_now() + Duration::minutes(25 * 60 + 15);
@@ -48,6 +52,8 @@ async fn patient_data_is_erased_after_the_retention_period_and_nothing_else(app:
     }
     // The messages' addresses are gone; their history stays.
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE booking_id = $1 AND address <> ''", &a).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE booking_id = $1 AND last_error IS NOT NULL", &a).await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE booking_id = $1 AND status = 'pending'", &a).await, 0);
     assert_eq!(outbox_of(&app, &a).await.len(), 8, "3 confirmations, 2 withdrawn reminders, 3 cancellations stay");
     // The audit trail is intact (and gains this view).
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE target_id = $1", &a).await, events_before + 1);
