@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::access::Role;
 use crate::domain::api_key::digest;
+use crate::domain::audit::AuditEvent;
 use crate::domain::user::{LockoutPolicy, Session, User, check_new_password, check_user_role, normalize_email};
 use crate::domain::{Error, Validator};
 use crate::store::{Store, StoreError};
@@ -103,19 +104,23 @@ pub async fn create_user(store: &dyn Store, request: UserRequest, now: DateTime<
         locked_until: None,
     };
     store.insert_user(&user).await?;
+    let detail = format!("role {}", user.role.as_str());
+    store.append_audit(&[AuditEvent::by_system(now, "user.create", "user", Some(&user.id), detail)]).await?;
     Ok(user)
 }
 
-/// Why a login failed — told to the person only as "wrong login or password" or "locked", never which.
+/// Why a login failed. The person is told the same either way (which logins exist is nobody's business);
+/// the distinction is for the audit trail and the tests.
 #[derive(Debug, PartialEq)]
 pub enum LoginRefused {
     /// Unknown login, wrong password, or a disabled account.
     Credentials,
-    /// Too many failures: retry after this instant.
-    Locked(DateTime<Utc>),
+    /// Too many failures in a row: the account is locked for a while, whatever the password.
+    Locked,
 }
 
-/// Checks a login; counts the failure or clears the counter.
+/// Checks a login: the attempt is counted first (so a burst of parallel guesses cannot pass the lock), and a
+/// right password clears the count.
 pub async fn check_login(
     store: &dyn Store,
     email: &str,
@@ -129,20 +134,28 @@ pub async fn check_login(
         verify_password(password, dummy).await;
         return Ok(Err(LoginRefused::Credentials));
     };
-    if user.locked_at(now) {
-        return Ok(Err(LoginRefused::Locked(user.locked_until.expect("locked"))));
-    }
+    check_password(store, &user, password, policy, now).await.map(|checked| checked.map(|()| user))
+}
+
+/// Checks a known user's password under the lock-out policy (the login, and the current password asked by a
+/// password change: a stolen session must not become an unlimited guessing oracle).
+pub async fn check_password(
+    store: &dyn Store,
+    user: &User,
+    password: &str,
+    policy: &LockoutPolicy,
+    now: DateTime<Utc>,
+) -> Result<Result<(), LoginRefused>, AccountError> {
+    let Some(attempts) = store.claim_login_attempt(&user.id, now, policy.max_failures, now + policy.lock_for).await?
+    else {
+        return Ok(Err(LoginRefused::Locked));
+    };
     if !verify_password(password, &user.password_hash).await || user.disabled_at.is_some() {
-        let failures = user.failed_logins + 1;
-        let lock_until = policy.after_failure(failures, now).unwrap_or(now);
-        store.record_login_failure(&user.id, policy.max_failures, lock_until).await?;
-        return Ok(Err(match policy.after_failure(failures, now) {
-            Some(until) => LoginRefused::Locked(until),
-            None => LoginRefused::Credentials,
-        }));
+        // The failure that used the last attempt leaves the account locked.
+        return Ok(Err(if attempts >= policy.max_failures { LoginRefused::Locked } else { LoginRefused::Credentials }));
     }
     store.record_login_success(&user.id).await?;
-    Ok(Ok(user))
+    Ok(Ok(()))
 }
 
 /// A hash of a password nobody has, checked when the login is unknown.

@@ -174,7 +174,14 @@ pub fn spawn_horizon_job(
             if let Err(error) = store.purge_idempotency_keys(clock.now() - Duration::hours(24)).await {
                 tracing::error!(%error, "purging idempotency keys failed");
             }
-            if let Err(error) = crate::retention::erase_expired(store.as_ref(), clock.now(), patient_data_days).await {
+            if let Err(error) = crate::retention::erase_expired(
+                store.as_ref(),
+                clock.now(),
+                patient_data_days,
+                crate::retention::Trigger::Job,
+            )
+            .await
+            {
                 tracing::error!(%error, "erasing expired patient data failed");
             }
             // A link past its appointment's start cancels nothing; a week on, its "expired" page is no longer

@@ -137,9 +137,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         Command::Serve { demo } => serve(settings, store, clock, demo).await,
         Command::Purge => {
             let days = settings.retention.patient_data_days;
-            let erased = crate::retention::erase_expired(store.as_ref(), clock.now(), days)
-                .await
-                .map_err(|e| format!("purge failed: {e}"))?;
+            let erased =
+                crate::retention::erase_expired(store.as_ref(), clock.now(), days, crate::retention::Trigger::Command)
+                    .await
+                    .map_err(|e| format!("purge failed: {e}"))?;
             println!("{erased} booking(s) erased: patient data of slots ended more than {days} days ago");
             Ok(())
         }

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::ActorKind;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -33,10 +35,14 @@ impl Role {
     }
 }
 
-/// Who is calling, as established from their API key.
+/// Who is calling: software with its API key, or a person logged in to the console (whose principal row in
+/// `api_keys` carries the user's id, so holds and bookings name them the same way).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The API key's id, or the console user's id.
     pub key_id: String,
+    /// `api_key` or `user`: how the audit trail names the actor.
+    pub actor_kind: ActorKind,
     pub role: Role,
     /// Set for the `professional` role: the one professional this key acts for.
     pub professional_id: Option<String>,
@@ -154,6 +160,7 @@ mod tests {
     fn caller(role: Role) -> Caller {
         Caller {
             key_id: "k".into(),
+            actor_kind: ActorKind::ApiKey,
             role,
             professional_id: (role == Role::Professional).then(|| "pro-1".into()),
             practice_ids: if role == Role::Publisher { vec!["prac-1".into()] } else { vec![] },

@@ -29,6 +29,30 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+impl AuditEvent {
+    /// Something the engine or its operator's command line did (`snp purge`, `snp user create`): no request.
+    pub fn by_system(
+        at: DateTime<Utc>,
+        action: &str,
+        target_type: &str,
+        target_id: Option<&str>,
+        detail: String,
+    ) -> Self {
+        AuditEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            at,
+            actor_kind: ActorKind::System,
+            actor_id: None,
+            role: None,
+            action: action.into(),
+            target_type: target_type.into(),
+            target_id: target_id.map(str::to_string),
+            request_id: None,
+            detail: Some(detail),
+        }
+    }
+}
+
 /// Which events to list (newest first).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

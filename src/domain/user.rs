@@ -25,13 +25,6 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
-impl User {
-    /// Whether a login may be attempted now (the account is enabled and not locked).
-    pub fn locked_at(&self, now: DateTime<Utc>) -> bool {
-        self.locked_until.is_some_and(|until| now < until)
-    }
-}
-
 /// The login, as stored: trimmed and lower-cased.
 pub fn normalize_email(raw: &str) -> Result<String, String> {
     check_email(raw).map(|email| email.to_lowercase())
@@ -67,18 +60,12 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), String> {
 }
 
 /// Repeated failures lock an account for a while (not for ever: a locked-out regulator at 19:00 on a Friday
-/// must be able to retry without an administrator).
+/// must be able to retry without an administrator). The store applies it atomically
+/// ([`crate::store::Store::claim_login_attempt`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub lock_for: Duration,
-}
-
-impl LockoutPolicy {
-    /// After one more failure (making `failures` in a row): until when the account is locked, if it is.
-    pub fn after_failure(&self, failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        (failures >= self.max_failures).then(|| now + self.lock_for)
-    }
 }
 
 /// When sessions end: after `idle` without a request, and `absolute` after login whatever happens.
@@ -114,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_passwords_lockout_and_session_expiry() {
+    fn roles_passwords_and_session_expiry() {
         assert!(check_user_role(Role::Publisher, None).is_err());
         assert!(check_user_role(Role::Professional, None).is_err());
         assert!(check_user_role(Role::Regulator, Some("p")).is_err());
@@ -126,9 +113,6 @@ mod tests {
         assert!(check_new_password("cheval agrafe pile", "a@b.fr").is_ok());
 
         let now = Utc.with_ymd_and_hms(2026, 11, 27, 18, 0, 0).unwrap();
-        let lockout = LockoutPolicy { max_failures: 5, lock_for: Duration::minutes(15) };
-        assert_eq!(lockout.after_failure(4, now), None);
-        assert_eq!(lockout.after_failure(5, now), Some(now + Duration::minutes(15)));
 
         let policy = SessionPolicy { idle: Duration::minutes(30), absolute: Duration::hours(12) };
         let mut session = Session {

@@ -35,7 +35,7 @@ fn events(state: &AppState, caller: &Caller, change: &Change<'_>) -> Vec<AuditEv
         .map(|target| AuditEvent {
             id: new_id(),
             at,
-            actor_kind: ActorKind::ApiKey,
+            actor_kind: caller.actor_kind,
             actor_id: Some(caller.key_id.clone()),
             role: Some(caller.role),
             action: change.action.to_string(),

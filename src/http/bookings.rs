@@ -156,10 +156,29 @@ pub async fn create(
     let RawJson(bytes) = body?;
     let input: BookingInput = parse_json(&bytes)?;
     let (task_state, task_caller) = (state.clone(), caller.clone());
-    idempotency::run(&state, &caller, "POST /api/v1/bookings", key, &bytes, move || async move {
+    let response = idempotency::run(&state, &caller, "POST /api/v1/bookings", key, &bytes, move || async move {
         book(&task_state, &task_caller, input).await
     })
-    .await
+    .await?;
+    trace_replayed_booking(&state, &caller, response).await
+}
+
+/// A replayed answer shows the patient's details again: that view is traced like any other.
+async fn trace_replayed_booking(state: &AppState, caller: &Caller, response: Response) -> Result<Response, ApiError> {
+    if !response.headers().contains_key("idempotent-replayed") || !response.status().is_success() {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(format!("reading a stored answer: {e}")))?;
+    let stored: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if let Some(id) = stored["id"].as_str() {
+        let change =
+            Change { action: "booking.view", target_type: "booking", target_ids: &[id], detail: Some("replay".into()) };
+        audit::viewed(state, caller, change).await?;
+    }
+    Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 async fn book(

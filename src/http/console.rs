@@ -1,6 +1,7 @@
 //! The web console's doors: login (with lock-out after repeated failures), logout, password change, and the
 //! session every console page requires. Sessions live in our own table; the cookie carries a 256-bit secret
-//! (`HttpOnly`, `SameSite=Strict`, `Secure` behind HTTPS) renewed at each login; a session ends when idle, at
+//! (`HttpOnly`, `SameSite=Strict`, `Secure` and `__Host-` unless `http.public_url` is plain-http localhost)
+//! renewed at each login; a session ends when idle, at
 //! its absolute limit, at logout, or when its user's password changes elsewhere. Every state-changing form
 //! carries a CSRF token: the session's own, or for the login form (no session yet) a token also set in a cookie
 //! (double submit).
@@ -10,7 +11,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::AppState;
@@ -22,8 +22,10 @@ use crate::domain::audit::{ActorKind, AuditEvent};
 use crate::domain::user::{Session, User, check_new_password};
 use crate::notify::messages::escape_html;
 
-const SESSION_COOKIE: &str = "snp_session";
-const LOGIN_COOKIE: &str = "snp_login";
+/// Cookie names: behind HTTPS (the default) the `__Host-` prefix makes the browser refuse them unless they are
+/// `Secure`, host-only and for the whole site — no sibling domain or plain-http page can plant or shadow them.
+const SESSION_COOKIE: (&str, &str) = ("__Host-snp_session", "snp_session");
+const LOGIN_COOKIE: (&str, &str) = ("__Host-snp_login", "snp_login");
 pub const LOGIN_PATH: &str = "/console/login";
 
 /// The logged-in user of a console request; without a live session, the request is sent to the login page.
@@ -37,7 +39,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_login = || Redirect::to(LOGIN_PATH).into_response();
-        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
+        let Some(secret) = cookie(&parts.headers, cookie_name(state, SESSION_COOKIE)) else { return Err(to_login()) };
         let now = state.clock.now();
         let found = state.store.get_session(&digest(&secret)).await.map_err(|e| unavailable(&e.to_string()))?;
         let Some(session) = found.filter(|s| s.alive(now, &state.sessions)) else { return Err(to_login()) };
@@ -60,8 +62,13 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<i64>) -> HeaderValue {
-    let mut cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
+fn cookie_name(state: &AppState, (secure, plain): (&'static str, &'static str)) -> &'static str {
+    if state.secure_cookies { secure } else { plain }
+}
+
+fn set_cookie(state: &AppState, name: (&'static str, &'static str), value: &str, max_age: Option<i64>) -> HeaderValue {
+    let name = cookie_name(state, name);
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
     if let Some(seconds) = max_age {
         cookie.push_str(&format!("; Max-Age={seconds}"));
     }
@@ -69,6 +76,13 @@ fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: Op
         cookie.push_str("; Secure");
     }
     HeaderValue::from_str(&cookie).expect("cookie values are URL-safe")
+}
+
+/// Whether a form's CSRF token is the expected one, in time independent of where they differ.
+pub fn same_token(given: &str, expected: &str) -> bool {
+    !expected.is_empty()
+        && given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 fn unavailable(error: &str) -> Response {
@@ -101,7 +115,13 @@ pub fn role_label(role: Role) -> &'static str {
     }
 }
 
-fn audit_event(state: &AppState, user: Option<&User>, action: &str, headers: &HeaderMap) -> AuditEvent {
+fn audit_event(
+    state: &AppState,
+    user: Option<&User>,
+    action: &str,
+    headers: &HeaderMap,
+    detail: Option<&str>,
+) -> AuditEvent {
     AuditEvent {
         id: super::new_id(),
         at: state.clock.now(),
@@ -112,7 +132,7 @@ fn audit_event(state: &AppState, user: Option<&User>, action: &str, headers: &He
         target_type: "user".into(),
         target_id: user.map(|u| u.id.clone()),
         request_id: headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
-        detail: None,
+        detail: detail.map(str::to_string),
     }
 }
 
@@ -139,7 +159,7 @@ fn login_page(status: StatusCode, message: Option<&str>, email: &str, csrf: &str
 fn login_form(state: &AppState, status: StatusCode, message: Option<&str>, email: &str) -> Response {
     let Ok(token) = accounts::random_token() else { return unavailable("random source") };
     let mut response = login_page(status, message, email, &token).into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, LOGIN_COOKIE, &token, LOGIN_PATH, Some(3600)));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, LOGIN_COOKIE, &token, Some(3600)));
     response
 }
 
@@ -158,7 +178,8 @@ pub struct LoginForm {
 }
 
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
-    if form.csrf.is_empty() || cookie(&headers, LOGIN_COOKIE).as_deref() != Some(form.csrf.as_str()) {
+    let expected = cookie(&headers, cookie_name(&state, LOGIN_COOKIE)).unwrap_or_default();
+    if !same_token(&form.csrf, &expected) {
         return forbidden_form();
     }
     let now = state.clock.now();
@@ -167,17 +188,17 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form)
         Err(error) => return unavailable(&error.to_string()),
         Ok(Err(refused)) => {
             let known = state.store.find_user_by_email(&form.email.trim().to_lowercase()).await.ok().flatten();
-            super::audit::append(&state, vec![audit_event(&state, known.as_ref(), "login.failure", &headers)]).await;
-            let (status, message) = match refused {
-                LoginRefused::Credentials => {
-                    (StatusCode::UNAUTHORIZED, "Adresse email ou mot de passe incorrect.".to_string())
-                }
-                LoginRefused::Locked(until) => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("Trop d'essais : ce compte est verrouillé. Réessayez dans {}.", minutes_until(until, now)),
-                ),
-            };
-            return login_form(&state, status, Some(&message), &form.email);
+            let detail = (refused == LoginRefused::Locked).then_some("locked");
+            let event = audit_event(&state, known.as_ref(), "login.failure", &headers, detail);
+            super::audit::append(&state, vec![event]).await;
+            // One answer whatever the reason: a lock shown only for real accounts would tell which logins exist.
+            let message = format!(
+                "Adresse email ou mot de passe incorrect. Après {} essais manqués de suite, le compte est verrouillé \
+                 {} minutes.",
+                state.lockout.max_failures,
+                state.lockout.lock_for.num_minutes()
+            );
+            return login_form(&state, StatusCode::UNAUTHORIZED, Some(&message), &form.email);
         }
         Ok(Ok(user)) => user,
     };
@@ -185,18 +206,12 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form)
         Ok(secret) => secret,
         Err(error) => return unavailable(&error.to_string()),
     };
-    super::audit::append(&state, vec![audit_event(&state, Some(&user), "login.success", &headers)]).await;
+    super::audit::append(&state, vec![audit_event(&state, Some(&user), "login.success", &headers, None)]).await;
     let mut response = Redirect::to("/console").into_response();
     let cookies = response.headers_mut();
-    cookies.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, "/", None));
-    cookies.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", LOGIN_PATH, Some(0)));
+    cookies.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, None));
+    cookies.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", Some(0)));
     response
-}
-
-/// "15 minutes", "1 minute": how long until an instant, rounded up.
-fn minutes_until(until: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let minutes = ((until - now).num_seconds() + 59).div_euclid(60).max(1);
-    if minutes == 1 { "1 minute".into() } else { format!("{minutes} minutes") }
 }
 
 /// A form of the session, with its CSRF token.
@@ -232,15 +247,20 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if form.csrf != me.session.csrf_token {
+    if !same_token(&form.csrf, &me.session.csrf_token) {
         return forbidden_form();
     }
     if let Err(error) = state.store.end_session(&me.session.id_digest, state.clock.now()).await {
         return unavailable(&error.to_string());
     }
-    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "logout", &headers)]).await;
+    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "logout", &headers, None)]).await;
+    logged_out(&state)
+}
+
+/// Back to the login page, without the session cookie.
+fn logged_out(state: &AppState) -> Response {
     let mut response = Redirect::to(LOGIN_PATH).into_response();
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", "/", Some(0)));
+    response.headers_mut().append(header::SET_COOKIE, set_cookie(state, SESSION_COOKIE, "", Some(0)));
     response
 }
 
@@ -282,12 +302,28 @@ pub async fn change_password(
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    if form.csrf != me.session.csrf_token {
+    if !same_token(&form.csrf, &me.session.csrf_token) {
         return forbidden_form();
     }
     let refuse = |message: &str| password_page(StatusCode::UNPROCESSABLE_ENTITY, Some(message), &me.session.csrf_token);
-    if !accounts::verify_password(&form.current, &me.user.password_hash).await {
-        return refuse("Le mot de passe actuel est incorrect.").into_response();
+    let now = state.clock.now();
+    // The current password counts against the lock-out like a login: a stolen session cannot guess it freely.
+    match accounts::check_password(state.store.as_ref(), &me.user, &form.current, &state.lockout, now).await {
+        Err(error) => return unavailable(&error.to_string()),
+        Ok(Err(refused)) => {
+            let detail = (refused == LoginRefused::Locked).then_some("locked");
+            let event = audit_event(&state, Some(&me.user), "password.failure", &headers, detail);
+            super::audit::append(&state, vec![event]).await;
+            if refused == LoginRefused::Locked {
+                // Too many wrong passwords: this session ends too.
+                if let Err(error) = state.store.end_session(&me.session.id_digest, now).await {
+                    return unavailable(&error.to_string());
+                }
+                return logged_out(&state);
+            }
+            return refuse("Le mot de passe actuel est incorrect.").into_response();
+        }
+        Ok(Ok(())) => {}
     }
     if form.new != form.confirm {
         return refuse("Les deux nouveaux mots de passe diffèrent.").into_response();
@@ -300,11 +336,10 @@ pub async fn change_password(
         Ok(hash) => hash,
         Err(error) => return unavailable(&error.to_string()),
     };
-    let now = state.clock.now();
     if let Err(error) = state.store.set_password(&me.user.id, &hash, &me.session.id_digest, now).await {
         return unavailable(&error.to_string());
     }
-    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "password.change", &headers)]).await;
+    super::audit::append(&state, vec![audit_event(&state, Some(&me.user), "password.change", &headers, None)]).await;
     Page {
         status: StatusCode::OK,
         title: "Mot de passe modifié",

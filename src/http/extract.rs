@@ -167,6 +167,7 @@ impl FromRequestParts<AppState> for Caller {
         let key = state.store.find_api_key(&api_key::digest(secret)).await?.ok_or(ApiError::Unauthorized)?;
         Ok(Caller {
             key_id: key.id,
+            actor_kind: crate::domain::audit::ActorKind::ApiKey,
             role: key.role,
             professional_id: key.professional_id,
             practice_ids: key.practice_ids,

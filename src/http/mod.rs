@@ -77,7 +77,8 @@ pub struct AppState {
     pub public_page_limit: Arc<rate_limit::RateLimiter>,
     pub sessions: crate::domain::user::SessionPolicy,
     pub lockout: crate::domain::user::LockoutPolicy,
-    /// Cookies carry `Secure` when patients and staff reach the server over HTTPS (`http.public_url`).
+    /// Cookies carry `Secure` (and the `__Host-` prefix) unless `http.public_url` says the server is reached
+    /// over plain http on localhost: secure by default, even when the address is not configured.
     pub secure_cookies: bool,
 }
 
@@ -104,7 +105,7 @@ impl AppState {
             )),
             sessions: settings.session_policy(),
             lockout: settings.lockout_policy(),
-            secure_cookies: settings.http.public_url.starts_with("https://"),
+            secure_cookies: !settings.http.public_url.starts_with("http://"),
         }
     }
 }
@@ -136,7 +137,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         )
         .route("/console", get(console::home))
         .route("/console/logout", axum::routing::post(console::logout))
-        .route("/console/password", get(console::show_password).post(console::change_password));
+        .route(
+            "/console/password",
+            get(console::show_password)
+                .post(console::change_password)
+                .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages)),
+        );
 
     api.route("/openapi.json", get(move || openapi::document(document.clone())))
         .merge(patient_pages)

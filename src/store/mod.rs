@@ -315,13 +315,17 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
-    /// Counts a failed login; locks the account until `lock_until` once `max_failures` are reached in a row.
-    async fn record_login_failure(
+    /// Counts a login attempt before its password is checked and returns the attempts in a row, or `None` while
+    /// the account is locked at `now`. The attempt that makes `max_failures` in a row locks it until
+    /// `lock_until` (a lock found expired restarts the count); a right password then clears the count and the
+    /// lock ([`Store::record_login_success`]).
+    async fn claim_login_attempt(
         &self,
         user_id: &str,
+        now: DateTime<Utc>,
         max_failures: u32,
         lock_until: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Option<u32>, StoreError>;
     /// A successful login clears the failures and the lock.
     async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError>;
     /// Sets a new password and ends the user's sessions but `keep_session` (the one that changed it).

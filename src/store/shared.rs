@@ -902,6 +902,14 @@ macro_rules! impl_store {
                     .bind(u.created_at)
                     .execute(&mut *tx)
                     .await?;
+                sqlx::query(sql::INSERT_USER_PRINCIPAL)
+                    .bind(&u.id)
+                    .bind(&u.email)
+                    .bind(u.role.as_str())
+                    .bind(&u.professional_id)
+                    .bind(u.created_at)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -920,21 +928,23 @@ macro_rules! impl_store {
                 row.map(User::try_from).transpose()
             }
 
-            async fn record_login_failure(
+            async fn claim_login_attempt(
                 &self,
                 user_id: &str,
+                now: DateTime<Utc>,
                 max_failures: u32,
                 lock_until: DateTime<Utc>,
-            ) -> Result<(), StoreError> {
+            ) -> Result<Option<u32>, StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::RECORD_LOGIN_FAILURE)
+                let claimed: Option<(i64,)> = sqlx::query_as(sql::CLAIM_LOGIN_ATTEMPT)
                     .bind(user_id)
+                    .bind(now)
                     .bind(i64::from(max_failures))
                     .bind(lock_until)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(claimed.map(|(count,)| u32::try_from(count).unwrap_or(u32::MAX)))
             }
 
             async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError> {

@@ -88,13 +88,14 @@ pub const INSERT_API_KEY_PRACTICE: &str = "INSERT INTO api_key_practices (api_ke
 pub const FIND_API_KEY: &str = "SELECT k.id, k.name, k.role, k.professional_id, \
     (SELECT string_agg(p.practice_id, ',') FROM api_key_practices p WHERE p.api_key_id = k.id) AS practice_ids, \
     k.key_digest, k.created_at, k.revoked_at \
-    FROM api_keys k WHERE k.key_digest = $1 AND k.revoked_at IS NULL";
+    FROM api_keys k WHERE k.key_digest = $1 AND k.revoked_at IS NULL AND k.user_id IS NULL";
 pub const LIST_API_KEYS: &str = "SELECT k.id, k.name, k.role, k.professional_id, \
     (SELECT string_agg(p.practice_id, ',') FROM api_key_practices p WHERE p.api_key_id = k.id) AS practice_ids, \
     k.key_digest, k.created_at, k.revoked_at \
-    FROM api_keys k ORDER BY k.created_at, k.id";
+    FROM api_keys k WHERE k.user_id IS NULL ORDER BY k.created_at, k.id";
 /// Revocation is idempotent: revoking a revoked key keeps its first revocation time.
-pub const REVOKE_API_KEY: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING id";
+pub const REVOKE_API_KEY: &str =
+    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 AND user_id IS NULL RETURNING id";
 
 pub const COUNT_PRACTICES: &str = "SELECT COUNT(*) FROM practices";
 pub const COUNT_APPLIED_MIGRATIONS: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
@@ -401,12 +402,20 @@ const USER_COLUMNS: &str = "id, email, role, professional_id, password_hash, cre
     disabled_at, failed_logins, locked_until";
 pub const INSERT_USER: &str = "INSERT INTO users (id, email, role, professional_id, password_hash, created_at, \
     password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $6)";
+/// A user's principal (see migration 0015): the row its holds and bookings name; it authenticates nothing.
+pub const INSERT_USER_PRINCIPAL: &str = "INSERT INTO api_keys (id, name, role, professional_id, key_digest, \
+    created_at, user_id) VALUES ($1, 'console ' || $2, $3, $4, 'user:' || $1, $5, $1)";
 pub fn select_user(by: &str) -> String {
     format!("SELECT {USER_COLUMNS} FROM users WHERE {by} = $1")
 }
-/// A failed login: one more in a row, and the lock when the policy says so (`$3`, or NULL).
-pub const RECORD_LOGIN_FAILURE: &str = "UPDATE users SET failed_logins = failed_logins + 1, \
-    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1";
+/// A login attempt, counted before the password is checked so that parallel guesses cannot pass a lock together:
+/// refused (no row) while the account is locked (`$2` is now); a lock found expired starts the count again; the
+/// attempt that reaches `$3` sets the lock until `$4` (a right password then lifts it, through the success).
+pub const CLAIM_LOGIN_ATTEMPT: &str = "UPDATE users SET \
+    failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
+    locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END) >= $3 \
+        THEN $4 ELSE NULL END \
+    WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING CAST(failed_logins AS BIGINT)";
 pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_digest, user_id, csrf_token, created_at, last_seen_at) \

@@ -259,6 +259,11 @@ async fn idempotency_replays_the_first_answer_and_refuses_another_body(app: Test
     assert_eq!(replay.status, StatusCode::CREATED, "the same key and body replay the answer, not a 409");
     assert_eq!(replay.body, first.body);
     assert_eq!(replay.headers["idempotent-replayed"], "true");
+    // The replay shows the patient again: that view is in the audit trail.
+    let id = first.body["id"].as_str().unwrap();
+    let views = app.get(&format!("/api/v1/audit?action=booking.view&target_id={id}"), &app.admin_key).await;
+    assert_eq!(views.body["events"].as_array().unwrap().len(), 1, "{}", views.body);
+    assert_eq!(views.body["events"][0]["detail"], "replay");
     let mut other = booking_of(&slot_id);
     other["note"] = json!("autre chose");
     let reused = send("booking-7f3a", other).await;

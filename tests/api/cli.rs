@@ -310,6 +310,17 @@ async fn purge_says_how_many_bookings_it_erased_and_refuses_a_bad_retention() {
         let output = snp(&url, &["purge"], &[]);
         assert!(output.status.success(), "{url}: {}", stderr(&output));
         assert!(stdout(&output).contains("0 booking(s) erased: patient data of slots ended more than 90 days ago"));
+        let store = store::connect(&test_settings(&url).database).await.unwrap();
+        let runs = store
+            .list_audit(&snp::domain::audit::AuditFilter {
+                action: Some("retention.erase".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs.len(), 1, "the run is in the audit trail");
+        assert_eq!(runs[0].detail.as_deref(), Some("0 bookings, slots ended more than 90 days ago"));
         let refused = snp(&url, &["purge"], &[("SNP__RETENTION__PATIENT_DATA_DAYS", "0")]);
         assert_eq!(refused.status.code(), Some(2));
         assert!(
@@ -333,6 +344,22 @@ async fn user_create_prints_a_generated_password_once_or_reads_one_and_refuses_b
         let user = store.find_user_by_email("regul@example.fr").await.unwrap().expect("created");
         assert!(user.password_hash.starts_with("$argon2id$"), "{}", user.password_hash);
         assert!(snp::accounts::verify_password(&password, &user.password_hash).await);
+        let trail = store
+            .list_audit(&snp::domain::audit::AuditFilter {
+                target_id: Some(user.id.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            trail.iter().map(|e| (e.action.as_str(), e.actor_kind.as_str())).collect::<Vec<_>>(),
+            [("user.create", "system")]
+        );
+        // Its principal (the row its holds and bookings name) is no API key: not listed, not revocable.
+        let keys = snp(&url, &["api-key", "list"], &[]);
+        assert!(!stdout(&keys).contains(&user.id), "{}", stdout(&keys));
+        assert_eq!(snp(&url, &["api-key", "revoke", &user.id], &[]).status.code(), Some(1));
 
         // From stdin, nothing printed but the account.
         let mut child = Command::new(env!("CARGO_BIN_EXE_snp"))

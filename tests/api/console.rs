@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::Duration;
-use snp::accounts::{UserRequest, create_user};
+use snp::accounts::{LoginRefused, UserRequest, check_login, create_user};
 use snp::clock::Clock;
 use snp::domain::access::Role;
 
-use crate::helpers::{TestApp, TestResponse};
+use snp::http::{AppState, router};
+
+use crate::helpers::{TestApp, TestResponse, send_to};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -20,6 +22,8 @@ on_both_databases!(
 );
 
 const PASSWORD: &str = "cheval agrafe pile";
+/// Secure by default (`http.public_url` unset): `__Host-` names.
+const SESSION: &str = "__Host-snp_session";
 
 async fn regulator(app: &TestApp, email: &str) {
     let request =
@@ -118,7 +122,7 @@ async fn a_user_logs_in_and_out_with_a_fresh_session_and_csrf_on_every_form(app:
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with("snp_session="))
+        .find(|c| c.starts_with("__Host-snp_session="))
         .unwrap()
         .to_string();
     assert!(
@@ -126,8 +130,8 @@ async fn a_user_logs_in_and_out_with_a_fresh_session_and_csrf_on_every_form(app:
             && session_cookie.contains("SameSite=Strict")
             && session_cookie.contains("Path=/")
     );
-    assert!(!session_cookie.contains("Secure"), "plain http in tests: no Secure flag");
-    let first_session = browser.cookies["snp_session"].clone();
+    assert!(session_cookie.contains("; Secure"), "secure unless the public address is plain-http localhost");
+    let first_session = browser.cookies[SESSION].clone();
     assert_eq!(first_session.len(), 43, "256 bits");
     let home = browser.get(&app, "/console").await;
     assert_eq!(home.status, StatusCode::OK);
@@ -138,7 +142,7 @@ async fn a_user_logs_in_and_out_with_a_fresh_session_and_csrf_on_every_form(app:
     // Logging in again renews the session id.
     let mut second = Browser::default();
     second.login(&app, "regulation.sas76@example.fr", PASSWORD).await;
-    assert_ne!(second.cookies["snp_session"], first_session);
+    assert_ne!(second.cookies[SESSION], first_session);
 
     // Logout needs the session's CSRF token; then the cookie no longer opens anything.
     let csrf = hidden(&home.text, "csrf");
@@ -150,7 +154,7 @@ async fn a_user_logs_in_and_out_with_a_fresh_session_and_csrf_on_every_form(app:
     let stale = browser.clone();
     let out = browser.send(&app, Method::POST, "/console/logout", &[("csrf", &csrf)]).await;
     assert_eq!((out.status, location(&out)), (StatusCode::SEE_OTHER, "/console/login"));
-    assert!(!browser.cookies.contains_key("snp_session"));
+    assert!(!browser.cookies.contains_key(SESSION));
     assert_eq!(stale.clone().get(&app, "/console").await.status, StatusCode::SEE_OTHER, "a replayed cookie is dead");
     assert_eq!(second.get(&app, "/console").await.status, StatusCode::OK, "other sessions live on");
 
@@ -158,8 +162,16 @@ async fn a_user_logs_in_and_out_with_a_fresh_session_and_csrf_on_every_form(app:
     let trail = app.get("/api/v1/audit?target_type=user", &app.admin_key).await;
     let actions: Vec<&str> =
         trail.body["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["logout", "login.success", "login.success"]);
+    assert_eq!(actions, ["logout", "login.success", "login.success", "user.create"]);
     assert_eq!(trail.body["events"][0]["actor_kind"], "user");
+
+    // Served at a plain-http localhost address (a demo on a laptop): plain names, no Secure flag.
+    let mut local = app.settings.clone();
+    local.http.public_url = "http://localhost:8080".into();
+    let local_router = router(AppState::new(app.store.clone(), app.clock.clone(), &local), &local);
+    let form = send_to(&local_router, Request::get("/console/login").body(Body::empty()).unwrap()).await;
+    let cookie = form.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("snp_login=") && !cookie.contains("Secure"), "{cookie}");
 }
 
 async fn repeated_failures_lock_the_account_for_a_while(app: TestApp) {
@@ -176,20 +188,75 @@ async fn repeated_failures_lock_the_account_for_a_while(app: TestApp) {
     for _ in 0..3 {
         assert_eq!(browser.login(&app, "sas@example.fr", "still wrong").await.status, StatusCode::UNAUTHORIZED);
     }
-    // The fifth failure locks the account: even the right password is refused until the lock ends.
+    // The fifth failure locks the account — with the same answer as for a login that does not exist (a lock
+    // shown only to real accounts would tell which ones exist): even the right password is refused.
     let locked = browser.login(&app, "sas@example.fr", "wrong again").await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(locked.text.contains("ce compte est verrouillé. Réessayez dans 15 minutes."), "{}", locked.text);
+    let unknown_again = browser.login(&app, "nobody@example.fr", "wrong again").await;
     let still = browser.login(&app, "sas@example.fr", PASSWORD).await;
-    assert_eq!(still.status, StatusCode::TOO_MANY_REQUESTS);
+    for refused in [&locked, &unknown_again, &still] {
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            refused.text.contains("Après 5 essais manqués de suite, le compte est verrouillé 15 minutes."),
+            "{}",
+            refused.text
+        );
+    }
     app.clock.advance(Duration::minutes(14));
-    assert!(browser.login(&app, "sas@example.fr", PASSWORD).await.text.contains("Réessayez dans 1 minute."));
+    assert_eq!(browser.login(&app, "sas@example.fr", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     app.clock.advance(Duration::minutes(1));
     let back = browser.login(&app, "sas@example.fr", PASSWORD).await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text);
     // A success clears the count: one more failure does not lock again.
     assert_eq!(Browser::default().login(&app, "sas@example.fr", "oops").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(Browser::default().login(&app, "sas@example.fr", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    // Nor does a typo just after a lock ended: the count starts again.
+    for _ in 0..5 {
+        browser.login(&app, "sas@example.fr", "wrong").await;
+    }
+    app.clock.advance(Duration::minutes(15));
+    assert_eq!(browser.login(&app, "sas@example.fr", "typo").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.login(&app, "sas@example.fr", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let trail = app.get("/api/v1/audit?action=login.failure&limit=100", &app.admin_key).await;
+    let details = trail.body["events"].as_array().unwrap().iter().filter(|e| e["detail"] == "locked").count();
+    assert_eq!(details, 4, "failures that lock or meet a lock are told apart in the trail: {}", trail.body);
+
+    // Parallel guesses cannot pass the lock together: each attempt is counted before its password is checked.
+    regulator(&app, "burst@example.fr").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let store = app.store.clone();
+        let lockout = app.settings.lockout_policy();
+        let now = app.clock.now();
+        guesses.spawn(async move {
+            check_login(store.as_ref(), "burst@example.fr", &format!("guess {i}"), &lockout, now).await.unwrap()
+        });
+    }
+    let outcomes = guesses.join_all().await;
+    let checked = outcomes.iter().filter(|o| **o == Err(LoginRefused::Credentials)).count();
+    assert_eq!(checked, 4, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == Err(LoginRefused::Locked)).count(), 8, "the fifth locked");
+    let counted = app.count("SELECT CAST(failed_logins AS BIGINT) FROM users WHERE email = $1", "burst@example.fr").await;
+    assert_eq!(counted, 5, "five passwords checked, not twelve");
+
+    // The current password asked by a password change counts too; the fifth failure also ends the session.
+    regulator(&app, "stolen@example.fr").await;
+    let mut thief = Browser::default();
+    thief.login(&app, "stolen@example.fr", PASSWORD).await;
+    let csrf = hidden(&thief.get(&app, "/console/password").await.text, "csrf");
+    let guess = [
+        ("csrf", csrf.as_str()),
+        ("current", "guess"),
+        ("new", "cheval agrafe pile 2"),
+        ("confirm", "cheval agrafe pile 2"),
+    ];
+    for _ in 0..4 {
+        let refused = thief.send(&app, Method::POST, "/console/password", &guess).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let ended = thief.send(&app, Method::POST, "/console/password", &guess).await;
+    assert_eq!((ended.status, location(&ended)), (StatusCode::SEE_OTHER, "/console/login"));
+    assert_eq!(thief.get(&app, "/console").await.status, StatusCode::SEE_OTHER, "the session is over");
+    assert_eq!(Browser::default().login(&app, "stolen@example.fr", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn sessions_end_when_idle_at_their_absolute_limit_and_on_password_change(app: TestApp) {

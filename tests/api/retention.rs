@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use chrono::Duration;
 use serde_json::json;
 use snp::clock::Clock;
-use snp::retention::erase_expired;
+use snp::retention::{Trigger, erase_expired};
 
 use crate::delivery::{book_with, outbox_of};
 use crate::helpers::{TestApp, test_now};
@@ -30,12 +30,29 @@ async fn patient_data_is_erased_after_the_retention_period_and_nothing_else(app:
     // 90 days after A's end, less a minute: nothing yet.
     let a_end = test_now() + Duration::minutes(25 * 60 + 15);
     assert_eq!(
-        erase_expired(app.store.as_ref(), a_end + Duration::days(90) - Duration::minutes(1), 90).await.unwrap(),
+        erase_expired(app.store.as_ref(), a_end + Duration::days(90) - Duration::minutes(1), 90, Trigger::Job)
+            .await
+            .unwrap(),
         0
     );
     app.clock.set(a_end + Duration::days(90) + Duration::minutes(1));
-    assert_eq!(erase_expired(app.store.as_ref(), app.clock.now(), 90).await.unwrap(), 1);
-    assert_eq!(erase_expired(app.store.as_ref(), app.clock.now(), 90).await.unwrap(), 0, "done once");
+    assert_eq!(erase_expired(app.store.as_ref(), app.clock.now(), 90, Trigger::Job).await.unwrap(), 1);
+    assert_eq!(erase_expired(app.store.as_ref(), app.clock.now(), 90, Trigger::Command).await.unwrap(), 0, "done once");
+    // The trail records the job's run that erased something, and every run of the command.
+    let runs = app.get("/api/v1/audit?action=retention.erase", &app.admin_key).await;
+    let runs: Vec<(&str, &str)> = runs.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor_kind"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("system", "0 bookings, slots ended more than 90 days ago"),
+            ("system", "1 bookings, slots ended more than 90 days ago")
+        ]
+    );
 
     let erased = app.get(&format!("/api/v1/bookings/{a}"), &app.admin_key).await;
     assert_eq!(erased.status, StatusCode::OK, "{}", erased.text);
