@@ -62,9 +62,14 @@ pub enum Scope {
 }
 
 impl Caller {
-    /// Read the audit trail.
+    /// Read the audit trail (coordinators oversee the territory's regulation: they answer for who saw what).
     pub fn may_read_audit(&self) -> bool {
-        self.role == Role::Admin
+        matches!(self.role, Role::Admin | Role::Coordinator)
+    }
+
+    /// Follow failed messages across bookings and send them again.
+    pub fn may_oversee_delivery(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Coordinator)
     }
 
     /// Create practices and professionals.

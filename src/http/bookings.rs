@@ -466,44 +466,16 @@ pub async fn outcome(
     Ok(axum::Json(view(&state, &mut Lookups::default(), &booking).await?))
 }
 
-/// One message about a booking, as the regulator and the professional see it (not its address).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NotificationView {
-    channel: notification::Channel,
-    recipient: notification::Recipient,
-    kind: notification::Kind,
-    status: notification::Delivery,
-    /// Not sent before this instant (UTC).
-    due_at: String,
-    attempts: u32,
-    last_error: Option<String>,
-    sent_at: Option<String>,
-}
-
 #[utoipa::path(get, path = "/api/v1/bookings/{id}/notifications", tag = "booking", security(("api_key" = [])),
     params(("id" = String, Path, description = "Booking id")),
-    responses((status = 200, body = [NotificationView]), (status = 403, body = super::error::Problem),
+    responses((status = 200, body = [super::notifications::NotificationView]), (status = 403, body = super::error::Problem),
               (status = 404, body = super::error::Problem)))]
 pub async fn notifications(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<axum::Json<Vec<NotificationView>>, ApiError> {
+) -> Result<axum::Json<Vec<super::notifications::NotificationView>>, ApiError> {
     readable(&state, &caller, &id).await?;
     let messages = state.store.list_notifications(&id).await?;
-    Ok(axum::Json(
-        messages
-            .into_iter()
-            .map(|m| NotificationView {
-                channel: m.channel,
-                recipient: m.recipient,
-                kind: m.kind,
-                status: m.status,
-                due_at: utc_rfc3339(m.due_at),
-                attempts: m.attempts,
-                last_error: m.last_error,
-                sent_at: m.sent_at.map(utc_rfc3339),
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(messages.iter().map(super::notifications::NotificationView::from).collect()))
 }

@@ -1,6 +1,6 @@
 //! Server-rendered HTML pages (the patients' cancel link, the console): one layout in French, and the headers
 //! every page carries — no caching (pages may show patient data), no referrer (addresses may carry secrets), a
-//! strict Content-Security-Policy (no script at all), no framing, no indexing.
+//! strict Content-Security-Policy (scripts only from this server: the console's one script), no framing, no indexing.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +41,7 @@ pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
     set(header::X_FRAME_OPTIONS, "DENY");
     set(
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(HEADER_ROBOTS, "noindex, nofollow");
 }
@@ -49,7 +49,7 @@ pub fn secure_headers(headers: &mut axum::http::HeaderMap) {
 const HEADER_ROBOTS: header::HeaderName = header::HeaderName::from_static("x-robots-tag");
 
 /// Large type and large controls: pages are read on phones and tablets, by tired people.
-const STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.1rem;line-height:1.5;margin:0;\
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.1rem;line-height:1.5;margin:0;\
     color:#1a1a1a;background:#fff}main{max-width:36rem;margin:0 auto;padding:1.5rem}h1{font-size:1.5rem}\
     dt{font-weight:bold;margin-top:.75rem}dd{margin:0}label{display:block;margin-top:1rem;font-weight:bold}\
     input{font-size:1.1rem;padding:.5rem;width:100%;box-sizing:border-box;border:2px solid #555;border-radius:.3rem}\

@@ -5,8 +5,8 @@
 //! (`domain`) → read/write (`store`) → render (`views`). Errors of every layer become an [`error::ApiError`],
 //! the one place that decides status codes.
 
-mod absences;
-mod api_keys;
+pub mod absences;
+pub mod api_keys;
 pub mod audit;
 mod bookings;
 pub mod cancel_links;
@@ -18,11 +18,12 @@ mod holds;
 pub mod html;
 mod idempotency;
 mod motifs;
+pub mod notifications;
 mod openapi;
 mod practices;
 mod professionals;
 pub mod rate_limit;
-mod rules;
+pub mod rules;
 mod searches;
 mod slots;
 pub mod views;
@@ -128,21 +129,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route("/r/{token}", get(cancel_links::show).post(cancel_links::cancel))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages));
     // The console: HTML pages behind a login.
-    let console = Router::new()
-        .route(
-            console::LOGIN_PATH,
-            get(console::show_login)
-                .post(console::login)
-                .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages)),
-        )
-        .route("/console", get(console::home))
-        .route("/console/logout", axum::routing::post(console::logout))
-        .route(
-            "/console/password",
-            get(console::show_password)
-                .post(console::change_password)
-                .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit_public_pages)),
-        );
+    let console = console::routes(&state);
 
     api.route("/openapi.json", get(move || openapi::document(document.clone())))
         .merge(patient_pages)
@@ -203,6 +190,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(bookings::outcome))
         .routes(routes!(bookings::notifications))
         .routes(routes!(audit::list))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::retry))
 }
 
 /// A `%00` in the path or query would reach the database as a NUL character, which PostgreSQL refuses:

@@ -110,8 +110,9 @@ pub struct Email {
     pub ics: Option<String>,
 }
 
-const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
-const MONTHS: [&str; 12] = [
+/// French weekday and month names (also the console's).
+pub const WEEKDAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
+pub const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",

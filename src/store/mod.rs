@@ -377,6 +377,12 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
     /// A booking's messages, in the order they are due.
     async fn list_notifications(&self, booking_id: &str) -> Result<Vec<Notification>, StoreError>;
+    /// Messages that gave up, newest first.
+    async fn list_failed_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError>;
+    async fn get_notification(&self, id: &str) -> Result<Option<Notification>, StoreError>;
+    /// Sends a failed message again (due now, attempts counted afresh); [`StoreError::NotFound`] unless it is
+    /// failed and still has its address.
+    async fn retry_notification(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Records attended / no-show on a confirmed booking whose slot has started.
     async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError>;
 

@@ -799,6 +799,26 @@ macro_rules! impl_store {
                 convert(rows)
             }
 
+            async fn list_failed_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError> {
+                let rows: Vec<NotificationRow> =
+                    sqlx::query_as(sql::LIST_FAILED_OUTBOX).bind(limit).fetch_all(&self.pool).await?;
+                convert(rows)
+            }
+
+            async fn get_notification(&self, id: &str) -> Result<Option<Notification>, StoreError> {
+                let row: Option<NotificationRow> =
+                    sqlx::query_as(sql::GET_OUTBOX).bind(id).fetch_optional(&self.pool).await?;
+                row.map(Notification::try_from).transpose()
+            }
+
+            async fn retry_notification(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let retried: Option<String> =
+                    sqlx::query_scalar(sql::RETRY_OUTBOX).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                tx.commit().await?;
+                retried.map(|_| ()).ok_or(StoreError::NotFound)
+            }
+
             async fn record_outcome(&self, id: &str, outcome: Outcome, now: DateTime<Utc>) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 let updated: Option<String> = sqlx::query_scalar(sql::RECORD_OUTCOME)

@@ -341,6 +341,14 @@ pub const OUTBOX_BACKLOG: &str = "SELECT COUNT(*), MIN(due_at) FROM outbox WHERE
 /// For the metrics: messages sent or given up, by channel.
 pub const OUTBOX_OUTCOMES: &str = "SELECT channel, status, COUNT(*) FROM outbox \
     WHERE status IN ('sent', 'failed') GROUP BY channel, status ORDER BY channel, status";
+/// Messages that gave up, newest first: what coordinators look at and may send again.
+pub const LIST_FAILED_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, \
+    attempts, last_error, sent_at, created_at FROM outbox WHERE status = 'failed' ORDER BY due_at DESC, id LIMIT $1";
+pub const GET_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
+    last_error, sent_at, created_at FROM outbox WHERE id = $1";
+/// A failed message goes back to the worker with a fresh count of attempts — unless its address was erased.
+pub const RETRY_OUTBOX: &str = "UPDATE outbox SET status = 'pending', attempts = 0, due_at = $2, claimed_until = NULL, \
+    claim_token = NULL WHERE id = $1 AND status = 'failed' AND address <> '' RETURNING id";
 pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
     last_error, sent_at, created_at FROM outbox WHERE booking_id = $1 ORDER BY due_at, created_at, id";
 

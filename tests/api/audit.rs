@@ -112,11 +112,19 @@ async fn admins_filter_the_trail_and_bad_filters_are_refused(app: TestApp) {
     let page = app.get("/api/v1/audit?to=2026-11-24T08:30:00Z&limit=2", &app.admin_key).await;
     assert_eq!(page.body["next_offset"], 2);
 
-    // Admins only; bad filters are named.
-    for role in [Role::Regulator, Role::Coordinator] {
-        let key = app.key(role, None, &[]).await;
-        assert_eq!(app.get("/api/v1/audit", &key).await.status, StatusCode::FORBIDDEN);
+    // Admins and coordinators only; bad filters are named.
+    for role in [Role::Regulator, Role::Professional, Role::Publisher] {
+        let professional = app.professional(&[&app.practice(json!({})).await], json!({})).await;
+        let practice = app.practice(json!({})).await;
+        let key = match role {
+            Role::Professional => app.key(role, Some(&professional), &[]).await,
+            Role::Publisher => app.key(role, None, &[&practice]).await,
+            _ => app.key(role, None, &[]).await,
+        };
+        assert_eq!(app.get("/api/v1/audit", &key).await.status, StatusCode::FORBIDDEN, "{role:?}");
     }
+    let coordinator = app.key(Role::Coordinator, None, &[]).await;
+    assert_eq!(app.get("/api/v1/audit", &coordinator).await.status, StatusCode::OK);
     assert_eq!(app.call(Method::GET, "/api/v1/audit", None, None).await.status, StatusCode::UNAUTHORIZED);
     for (query, field) in [("?from=yesterday", "from"), ("?limit=0", "limit"), ("?who=me", "who")] {
         let refused = app.get(&format!("/api/v1/audit{query}"), &app.admin_key).await;

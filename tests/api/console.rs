@@ -21,7 +21,7 @@ on_both_databases!(
     sessions_end_when_idle_at_their_absolute_limit_and_on_password_change,
 );
 
-const PASSWORD: &str = "cheval agrafe pile";
+pub const PASSWORD: &str = "cheval agrafe pile";
 /// Secure by default (`http.public_url` unset): `__Host-` names.
 const SESSION: &str = "__Host-snp_session";
 
@@ -33,12 +33,12 @@ async fn regulator(app: &TestApp, email: &str) {
 
 /// A browser: keeps the cookies the server sets.
 #[derive(Default, Clone)]
-struct Browser {
+pub struct Browser {
     cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
-    async fn send(&mut self, app: &TestApp, method: Method, path: &str, form: &[(&str, &str)]) -> TestResponse {
+    pub async fn send(&mut self, app: &TestApp, method: Method, path: &str, form: &[(&str, &str)]) -> TestResponse {
         let mut request = Request::builder().method(method).uri(path);
         if !self.cookies.is_empty() {
             let header = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
@@ -64,11 +64,11 @@ impl Browser {
         response
     }
 
-    async fn get(&mut self, app: &TestApp, path: &str) -> TestResponse {
+    pub async fn get(&mut self, app: &TestApp, path: &str) -> TestResponse {
         self.send(app, Method::GET, path, &[]).await
     }
 
-    async fn login(&mut self, app: &TestApp, email: &str, password: &str) -> TestResponse {
+    pub async fn login(&mut self, app: &TestApp, email: &str, password: &str) -> TestResponse {
         let form = self.get(app, "/console/login").await;
         let csrf = hidden(&form.text, "csrf");
         self.send(app, Method::POST, "/console/login", &[("email", email), ("password", password), ("csrf", &csrf)])
@@ -77,13 +77,13 @@ impl Browser {
 }
 
 /// The value of a hidden field of a page's form.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
-fn location(response: &TestResponse) -> &str {
+pub fn location(response: &TestResponse) -> &str {
     response.headers["location"].to_str().unwrap()
 }
 
@@ -235,7 +235,8 @@ async fn repeated_failures_lock_the_account_for_a_while(app: TestApp) {
     let checked = outcomes.iter().filter(|o| **o == Err(LoginRefused::Credentials)).count();
     assert_eq!(checked, 4, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|o| **o == Err(LoginRefused::Locked)).count(), 8, "the fifth locked");
-    let counted = app.count("SELECT CAST(failed_logins AS BIGINT) FROM users WHERE email = $1", "burst@example.fr").await;
+    let counted =
+        app.count("SELECT CAST(failed_logins AS BIGINT) FROM users WHERE email = $1", "burst@example.fr").await;
     assert_eq!(counted, 5, "five passwords checked, not twelve");
 
     // The current password asked by a password change counts too; the fifth failure also ends the session.

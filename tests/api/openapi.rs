@@ -47,6 +47,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/bookings/{id}/outcome"),
     ("get", "/api/v1/bookings/{id}/notifications"),
     ("post", "/api/v1/searches"),
+    ("get", "/api/v1/notifications"),
+    ("post", "/api/v1/notifications/{id}/retry"),
 ];
 
 #[tokio::test]

@@ -12,10 +12,22 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::AppState;
+pub mod availability;
+pub mod layout;
+pub mod oversight;
+pub mod practice;
+pub mod regulation;
+
+use axum::Router;
+use axum::routing::{get, post};
+use maud::html;
+
 use super::html::Page;
+use super::{ApiError, AppState};
 use crate::accounts::{self, LoginRefused};
+use crate::domain::access::Caller;
 use crate::domain::access::Role;
 use crate::domain::api_key::digest;
 use crate::domain::audit::{ActorKind, AuditEvent};
@@ -32,6 +44,65 @@ pub const LOGIN_PATH: &str = "/console/login";
 pub struct ConsoleUser {
     pub user: User,
     pub session: Session,
+    /// The user as the API's handlers know callers: the console's actions run through them (same rules, same
+    /// audit trail, with `actor_kind: user`).
+    pub caller: Caller,
+}
+
+impl ConsoleUser {
+    /// The page that says this role may not open a page.
+    pub fn refuse(&self) -> Response {
+        layout::with_status(
+            StatusCode::FORBIDDEN,
+            Some(self),
+            "Accès refusé",
+            html! { (layout::alert("Votre rôle ne donne pas accès à cette page.")) p { a href="/console" { "Accueil" } } },
+        )
+    }
+
+    /// Whether a posted form carries this session's CSRF token.
+    pub fn form_is_ours(&self, csrf: &str) -> bool {
+        same_token(csrf, &self.session.csrf_token)
+    }
+
+    /// The page for an error met by an action.
+    pub fn failed(&self, error: &ApiError) -> Response {
+        layout::error_page(self, error)
+    }
+}
+
+/// The console's routes (the login and password pages carry the per-client budget of public pages).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let limited = || axum::middleware::from_fn_with_state(state.clone(), super::rate_limit::limit_public_pages);
+    Router::new()
+        .route(LOGIN_PATH, get(show_login).post(login).route_layer(limited()))
+        .route("/console", get(home))
+        .route("/console/assets/console.js", get(layout::script))
+        .route("/console/logout", post(logout))
+        .route("/console/password", get(show_password).post(change_password).route_layer(limited()))
+        .route("/console/regulation", get(regulation::intake))
+        .route("/console/regulation/search", post(regulation::search))
+        .route("/console/regulation/hold", post(regulation::hold))
+        .route("/console/regulation/holds/{id}/release", post(regulation::release))
+        .route("/console/regulation/book", post(regulation::book))
+        .route("/console/regulation/bookings", get(regulation::day))
+        .route("/console/regulation/bookings/{id}", get(regulation::confirmation))
+        .route("/console/regulation/bookings/{id}/cancel", post(regulation::cancel))
+        .route("/console/practice", get(practice::agenda))
+        .route("/console/practice/sheet", get(practice::sheet))
+        .route("/console/practice/slots", post(practice::publish))
+        .route("/console/practice/bookings/{id}/outcome", post(practice::outcome))
+        .route("/console/practice/availability", get(availability::page))
+        .route("/console/practice/rules", post(availability::create_rule))
+        .route("/console/practice/rules/{id}/preview", get(availability::preview))
+        .route("/console/practice/rules/{id}/delete", post(availability::delete_rule))
+        .route("/console/practice/absences", post(availability::create_absence))
+        .route("/console/practice/absences/{id}/delete", post(availability::delete_absence))
+        .route("/console/audit", get(oversight::audit))
+        .route("/console/notifications", get(oversight::notifications))
+        .route("/console/notifications/{id}/retry", post(oversight::retry))
+        .route("/console/api-keys", get(oversight::api_keys).post(oversight::create_api_key))
+        .route("/console/api-keys/{id}/revoke", post(oversight::revoke_api_key))
 }
 
 impl FromRequestParts<AppState> for ConsoleUser {
@@ -46,7 +117,15 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let user = state.store.get_user(&session.user_id).await.map_err(|e| unavailable(&e.to_string()))?;
         let Some(user) = user.filter(|u| u.disabled_at.is_none()) else { return Err(to_login()) };
         state.store.touch_session(&session.id_digest, now).await.map_err(|e| unavailable(&e.to_string()))?;
-        Ok(ConsoleUser { user, session })
+        let caller = Caller {
+            key_id: user.id.clone(),
+            actor_kind: ActorKind::User,
+            role: user.role,
+            professional_id: user.professional_id.clone(),
+            practice_ids: Vec::new(),
+            request_id: parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string),
+        };
+        Ok(ConsoleUser { user, session, caller })
     }
 }
 
@@ -222,23 +301,29 @@ fn session_form(action: &str, csrf: &str, fields: &str, button: &str) -> String 
     )
 }
 
-pub async fn home(me: ConsoleUser) -> Page {
-    Page {
-        status: StatusCode::OK,
-        title: "Console snp",
-        body: format!(
-            "<p>Connecté : {} ({}).</p>\n<p><a href=\"/console/password\">Changer de mot de passe</a></p>\n{}",
-            escape_html(&me.user.email),
-            role_label(me.user.role),
-            session_form("/console/logout", &me.session.csrf_token, "", "Se déconnecter")
-        ),
-    }
+pub async fn home(me: ConsoleUser) -> Response {
+    let (what, href, label) = match me.user.role {
+        Role::Regulator => {
+            ("Chercher un créneau pour un patient et le réserver.", "/console/regulation", "Nouvelle recherche")
+        }
+        Role::Professional => {
+            ("Vos créneaux, vos rendez-vous et la feuille du jour.", "/console/practice", "Mon agenda")
+        }
+        Role::Coordinator | Role::Admin => ("Qui a vu ou fait quoi, et quand.", "/console/audit", "Journal d'audit"),
+        Role::Publisher => ("", "/console", ""),
+    };
+    let body = html! {
+        p { "Connecté : " (me.user.email) " (" (role_label(me.user.role)) ")." }
+        p { (what) }
+        p { a href=(href) { (label) } }
+    };
+    layout::page(&me, "Console snp", body)
 }
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(
@@ -348,4 +433,41 @@ pub async fn change_password(
             .into(),
     }
     .into_response()
+}
+
+// --- Calling the API's handlers ------------------------------------------------------------------------------
+// The console's actions are the API's: its handlers are called with the user as caller, their inputs built as
+// JSON (so the API's own parsing and checks apply) and their answers read as JSON (the public contract).
+
+/// Reads a JSON value into an API input type; a value the API would refuse is a validation error.
+pub fn api_input<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| ApiError::invalid("form", e.to_string()))
+}
+
+pub fn to_value<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// The JSON body of an API handler's response.
+pub async fn response_json(response: Response) -> Value {
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}
+
+/// A query-string type of the API built from JSON (through its own query parser, so the same checks apply).
+pub fn api_input_query<T: serde::de::DeserializeOwned>(
+    query: &Value,
+) -> Result<crate::http::extract::Query<T>, ApiError> {
+    let pairs: Vec<(String, String)> = query
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let encoded = serde_urlencoded::to_string(pairs).map_err(|e| ApiError::Internal(e.to_string()))?;
+    serde_urlencoded::from_str(&encoded)
+        .map(crate::http::extract::Query)
+        .map_err(|e| ApiError::invalid("query", e.to_string()))
 }

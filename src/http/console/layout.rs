@@ -1,0 +1,279 @@
+//! The console's page frame and its French: one layout (navigation by role, the logout form, the page's own
+//! security headers), the wording of statuses, modalities and dates as people read them, and the mapping of the
+//! API's errors to pages. Pages are built with `maud`, which escapes every value it is given.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::ConsoleUser;
+use crate::domain::access::Role;
+use crate::http::ApiError;
+use crate::http::html::{STYLE, secure_headers};
+use crate::notify::messages::{MONTHS, WEEKDAYS};
+
+/// Wider pages, cards, tables, a navigation bar and a print style (the day sheet is printed).
+const CONSOLE_STYLE: &str = "main.console{max-width:64rem}nav{background:#1d3557;padding:.5rem 1.5rem}\
+    nav a{color:#fff;margin-right:1.2rem;font-weight:bold}nav form{display:inline}\
+    nav button{margin:0;padding:.3rem .8rem;font-size:1rem;background:#fff;color:#1d3557;border-color:#fff}\
+    .card{border:2px solid #555;border-radius:.5rem;padding:1rem;margin:1rem 0}\
+    .card h2{margin:0 0 .3rem;font-size:1.3rem}.when{font-size:1.3rem;font-weight:bold}\
+    .muted{color:#444}.ok{color:#14532d;font-weight:bold}.warn{color:#8b0000;font-weight:bold}\
+    table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #888;padding:.4rem;text-align:left;\
+    vertical-align:top}th{background:#eee}select,textarea{font-size:1.1rem;padding:.5rem;width:100%;\
+    box-sizing:border-box;border:2px solid #555;border-radius:.3rem}select:focus,textarea:focus,a:focus{outline:3px \
+    solid #ffbf47;outline-offset:1px}.row{display:flex;gap:1rem;flex-wrap:wrap}.row>div{flex:1 1 12rem}\
+    .inline{display:inline}.inline button{margin-top:.3rem;padding:.4rem .8rem;font-size:1rem}\
+    button.secondary{background:#fff;color:#1d3557;border-color:#1d3557}.countdown{font-size:1.4rem}\
+    @media print{nav,form,.noprint{display:none}main.console{max-width:none}body{font-size:11pt}}";
+
+/// A console page: the frame around `body`, for the logged-in user.
+pub fn page(me: &ConsoleUser, title: &str, body: Markup) -> Response {
+    render(StatusCode::OK, Some(me), title, body, None)
+}
+
+/// A console page that reloads itself every `seconds` (notification statuses that move while the regulator
+/// watches), without any script.
+pub fn refreshing(me: &ConsoleUser, title: &str, body: Markup, seconds: u32) -> Response {
+    render(StatusCode::OK, Some(me), title, body, Some(seconds))
+}
+
+pub fn with_status(status: StatusCode, me: Option<&ConsoleUser>, title: &str, body: Markup) -> Response {
+    render(status, me, title, body, None)
+}
+
+fn render(status: StatusCode, me: Option<&ConsoleUser>, title: &str, body: Markup, refresh: Option<u32>) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="fr" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
+                title { (title) " — console snp" }
+                style { (PreEscaped(STYLE)) (PreEscaped(CONSOLE_STYLE)) }
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                @if let Some(me) = me { (navigation(me)) }
+                main.console {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    };
+    let mut response = (status, markup.into_string()).into_response();
+    secure_headers(response.headers_mut());
+    response
+}
+
+/// The links of a role, then who is logged in and the logout button.
+fn navigation(me: &ConsoleUser) -> Markup {
+    let links: &[(&str, &str)] = match me.user.role {
+        Role::Regulator => &[("/console/regulation", "Recherche"), ("/console/regulation/bookings", "Réservations")],
+        Role::Professional => &[
+            ("/console/practice", "Mon agenda"),
+            ("/console/practice/availability", "Disponibilités"),
+            ("/console/practice/sheet", "Feuille du jour"),
+        ],
+        Role::Coordinator => &[("/console/audit", "Journal d'audit"), ("/console/notifications", "Messages en échec")],
+        Role::Admin => &[
+            ("/console/regulation", "Recherche"),
+            ("/console/audit", "Journal d'audit"),
+            ("/console/notifications", "Messages en échec"),
+            ("/console/api-keys", "Clés d'API"),
+        ],
+        Role::Publisher => &[],
+    };
+    html! {
+        nav aria-label="Console" {
+            a href="/console" { "Accueil" }
+            @for (href, label) in links { a href=(href) { (label) } }
+            a href="/console/password" { "Mot de passe" }
+            (form_post("/console/logout", &me.session.csrf_token, html! {}, "Se déconnecter"))
+        }
+    }
+}
+
+/// A POST form carrying the session's CSRF token.
+pub fn form_post(action: &str, csrf: &str, fields: Markup, button: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            (fields)
+            button type="submit" { (button) }
+        }
+    }
+}
+
+/// A small inline POST form (one button in a table row).
+pub fn button_post(action: &str, csrf: &str, fields: Markup, button: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            (fields)
+            button type="submit" { (button) }
+        }
+    }
+}
+
+pub fn alert(message: &str) -> Markup {
+    html! { p.error role="alert" { (message) } }
+}
+
+/// The page for an API error met by a console action: what happened, in French, and what to do.
+pub fn error_page(me: &ConsoleUser, error: &ApiError) -> Response {
+    let (status, message) = french_error(error);
+    with_status(status, Some(me), "Action impossible", html! { (alert(&message)) p { a href="/console" { "Retour" } } })
+}
+
+/// What an API error means for the person in front of the page.
+pub fn french_error(error: &ApiError) -> (StatusCode, String) {
+    let (status, problem) = error.problem();
+    let message = match (problem.code, error) {
+        ("slot_unavailable", _) => {
+            "Ce créneau vient d'être pris ou n'est plus disponible : relancez la recherche.".into()
+        }
+        ("hold_expired", _) => {
+            "La réservation temporaire a expiré : relancez la recherche et réservez à nouveau.".into()
+        }
+        ("hold_used", _) => "Ce créneau est déjà réservé avec cette réservation temporaire.".into(),
+        ("invalid_transition", _) => "Cette réservation a déjà changé d'état (annulée ou renseignée).".into(),
+        ("too_early", _) => "Le rendez-vous n'a pas encore commencé : renseignez-le après son heure de début.".into(),
+        ("slot_overlap", ApiError::SlotOverlap(errors)) | ("validation_failed", ApiError::Validation(errors)) => {
+            let fields: Vec<String> =
+                errors.iter().map(|e| format!("{} : {}", field_label(&e.field), e.message)).collect();
+            let intro = if problem.code == "slot_overlap" {
+                "Ce créneau chevauche un créneau existant."
+            } else {
+                "Vérifiez le formulaire."
+            };
+            format!("{intro} {}", fields.join(" ; "))
+        }
+        ("forbidden", _) => "Votre rôle ne permet pas cette action.".into(),
+        ("not_found", _) => "Introuvable : l'élément a peut-être été supprimé.".into(),
+        ("unavailable", _) | ("internal_error", _) => {
+            "Le service ne peut pas répondre pour l'instant : réessayez dans quelques instants.".into()
+        }
+        _ => problem.detail,
+    };
+    (status, message)
+}
+
+/// The French name of a form field the API names.
+fn field_label(field: &str) -> String {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let label = match last {
+        "first_name" => "prénom",
+        "last_name" => "nom",
+        "birth_date" => "date de naissance",
+        "phone" => "téléphone",
+        "email" => "email",
+        "note" => "note",
+        "motif" => "motif",
+        "departement" => "département",
+        "lat" | "lon" => "coordonnées",
+        "location" => "lieu",
+        "within_hours" => "délai",
+        "modality" => "modalité",
+        "start" | "end" => "horaire",
+        "reason" => "motif d'annulation",
+        other => other,
+    };
+    label.to_string()
+}
+
+/// "mardi 24 novembre à 14:30" from a local RFC 3339 instant (the practice's wall clock).
+pub fn local_when(rfc3339: &str) -> String {
+    match DateTime::<FixedOffset>::parse_from_rfc3339(rfc3339) {
+        Ok(t) => format!("{} à {:02}:{:02}", french_day(t.date_naive()), t.hour(), t.minute()),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// "14:30" from a local RFC 3339 instant.
+pub fn local_time(rfc3339: &str) -> String {
+    DateTime::<FixedOffset>::parse_from_rfc3339(rfc3339)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// "mardi 24 novembre" (no year: the console shows days around today).
+pub fn french_day(day: chrono::NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        WEEKDAYS[day.weekday().num_days_from_monday() as usize],
+        day.day(),
+        MONTHS[day.month0() as usize]
+    )
+}
+
+pub fn modality_label(raw: &str) -> &'static str {
+    match raw {
+        "in_person" => "au cabinet",
+        "home_visit" => "à domicile",
+        "teleconsultation" => "téléconsultation",
+        _ => "autre",
+    }
+}
+
+pub fn slot_status_label(raw: &str) -> &'static str {
+    match raw {
+        "free" => "libre",
+        "held" => "en cours de réservation",
+        "booked" => "réservé",
+        "withdrawn" => "retiré",
+        _ => "inconnu",
+    }
+}
+
+pub fn booking_status_label(raw: &str) -> &'static str {
+    match raw {
+        "confirmed" => "confirmé",
+        "cancelled" => "annulé",
+        "attended" => "honoré",
+        "no_show" => "non venu",
+        _ => "inconnu",
+    }
+}
+
+pub fn delivery_label(raw: &str) -> &'static str {
+    match raw {
+        "pending" => "en attente d'envoi",
+        "sent" => "envoyé",
+        "failed" => "échec",
+        "withdrawn" => "retiré (sans objet)",
+        _ => "inconnu",
+    }
+}
+
+/// A script for what HTML alone cannot do: the hold's countdown. Pages work without it (the expiry time is
+/// written in the page); it is served from the binary, never a CDN.
+pub const SCRIPT: &str = include_str!("console.js");
+
+pub async fn script() -> Response {
+    let mut response = SCRIPT.into_response();
+    let headers = response.headers_mut();
+    secure_headers(headers);
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_in_french_on_the_practice_clock() {
+        assert_eq!(local_when("2026-11-24T14:30:00+01:00"), "mardi 24 novembre à 14:30");
+        assert_eq!(local_time("2026-03-29T03:05:00+02:00"), "03:05");
+        assert_eq!(french_day(chrono::NaiveDate::from_ymd_opt(2027, 8, 15).unwrap()), "dimanche 15 août");
+    }
+}
