@@ -130,8 +130,7 @@ pub async fn check_login(
 ) -> Result<Result<User, LoginRefused>, AccountError> {
     let Some(user) = store.find_user_by_email(&email.trim().to_lowercase()).await? else {
         // The same work as a real check, so that timing does not tell which logins exist.
-        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password("not anybody's password")).await?;
-        verify_password(password, dummy).await;
+        verify_password(password, dummy_hash().await?).await;
         return Ok(Err(LoginRefused::Credentials));
     };
     check_password(store, &user, password, policy, now).await.map(|checked| checked.map(|()| user))
@@ -148,6 +147,8 @@ pub async fn check_password(
 ) -> Result<Result<(), LoginRefused>, AccountError> {
     let Some(attempts) = store.claim_login_attempt(&user.id, now, policy.max_failures, now + policy.lock_for).await?
     else {
+        // As long as any other refusal: a quick answer would tell that this login exists and is locked.
+        verify_password(password, dummy_hash().await?).await;
         return Ok(Err(LoginRefused::Locked));
     };
     if !verify_password(password, &user.password_hash).await || user.disabled_at.is_some() {
@@ -158,8 +159,12 @@ pub async fn check_password(
     Ok(Ok(()))
 }
 
-/// A hash of a password nobody has, checked when the login is unknown.
+/// A hash of a password nobody has, checked when the login is unknown or locked.
 static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn dummy_hash() -> Result<&'static String, AccountError> {
+    DUMMY_HASH.get_or_try_init(|| hash_password("not anybody's password")).await
+}
 
 /// A new session for a user: the cookie's secret (returned once) and the stored session.
 pub async fn open_session(store: &dyn Store, user: &User, now: DateTime<Utc>) -> Result<String, AccountError> {

@@ -52,10 +52,10 @@ pub mod slot;
 pub mod time;
 pub mod user;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One invalid field: `field` is a JSON path as the client sent it (`slots[2].start`), `message` is for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -48,6 +48,15 @@ impl From<&Notification> for NotificationView {
     }
 }
 
+impl NotificationView {
+    /// Without the provider's explanation, which may quote the address: its first word (a code) stays. Across
+    /// bookings, whoever reads the list has not opened the booking (no `booking.view` event).
+    fn redacted(mut self) -> Self {
+        self.last_error = self.last_error.and_then(|e| e.split_whitespace().next().map(str::to_string));
+        self
+    }
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -79,7 +88,7 @@ pub async fn list(
     }
     let page = page(params.limit, None)?;
     let messages = state.store.list_failed_notifications(page.limit).await?;
-    Ok(axum::Json(messages.iter().map(NotificationView::from).collect()))
+    Ok(axum::Json(messages.iter().map(|m| NotificationView::from(m).redacted()).collect()))
 }
 
 /// Sends a failed message again, now, with a fresh count of attempts.
@@ -100,7 +109,9 @@ pub async fn retry(
     state.store.retry_notification(&id, state.clock.now()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::State {
             code: "invalid_transition",
-            detail: "Only a failed message that still has its address can be sent again.".into(),
+            detail: "Only a failed message that still has its address, and whose booking still stands (or that \
+                     tells of its cancellation), can be sent again."
+                .into(),
         },
         other => other.into(),
     })?;

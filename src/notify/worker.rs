@@ -56,6 +56,8 @@ enum Undelivered {
     Error(SendError),
     /// The appointment has started: the message is no longer worth sending.
     Started,
+    /// The booking was cancelled: only its cancellation notices still go.
+    Cancelled,
 }
 
 impl From<SendError> for Undelivered {
@@ -151,6 +153,7 @@ impl Worker {
         match self.send(message, now).await {
             Ok(provider_id) => Attempt::Sent { provider_id: Some(provider_id) },
             Err(Undelivered::Started) => Attempt::Withdrawn { reason: "the appointment had started".into() },
+            Err(Undelivered::Cancelled) => Attempt::Withdrawn { reason: "the booking was cancelled".into() },
             Err(Undelivered::Error(SendError { message: error, permanent })) => {
                 after_failure(error, permanent, message.attempts, self.max_attempts, now, jitter())
             }
@@ -170,6 +173,11 @@ impl Worker {
         // reminders too, but a batch, or a slow provider, may reach this message later than that.)
         if m.kind != Kind::Cancellation && m.recipient == Recipient::Patient && slot.start <= now {
             return Err(Undelivered::Started);
+        }
+        // A confirmation or reminder of a cancelled booking (still pending at the cancellation, or sent again by a
+        // coordinator) would tell the patient to come to an appointment that no longer exists.
+        if m.kind != Kind::Cancellation && booking.status == BookingStatus::Cancelled {
+            return Err(Undelivered::Cancelled);
         }
         let cancel_url = self.cancel_url(m, &booking, &slot, now).await?;
         let context = details.context(&booking, &slot, cancel_url.as_deref());

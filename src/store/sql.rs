@@ -346,9 +346,11 @@ pub const LIST_FAILED_OUTBOX: &str = "SELECT id, booking_id, channel, recipient,
     attempts, last_error, sent_at, created_at FROM outbox WHERE status = 'failed' ORDER BY due_at DESC, id LIMIT $1";
 pub const GET_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
     last_error, sent_at, created_at FROM outbox WHERE id = $1";
-/// A failed message goes back to the worker with a fresh count of attempts — unless its address was erased.
+/// A failed message goes back to the worker with a fresh count of attempts — unless its address was erased, or it
+/// is a confirmation or reminder of a booking that is no longer confirmed.
 pub const RETRY_OUTBOX: &str = "UPDATE outbox SET status = 'pending', attempts = 0, due_at = $2, claimed_until = NULL, \
-    claim_token = NULL WHERE id = $1 AND status = 'failed' AND address <> '' RETURNING id";
+    claim_token = NULL WHERE id = $1 AND status = 'failed' AND address <> '' \
+    AND (kind = 'cancellation' OR booking_id IN (SELECT id FROM bookings WHERE status = 'confirmed')) RETURNING id";
 pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
     last_error, sent_at, created_at FROM outbox WHERE booking_id = $1 ORDER BY due_at, created_at, id";
 

@@ -20,6 +20,7 @@ on_both_databases!(
     an_smtp_outage_delays_a_message_but_never_loses_it,
     a_refusal_or_spent_attempts_mark_the_message_failed,
     a_cancellation_reaches_everyone_and_cancels_the_calendar_event,
+    a_confirmation_still_pending_at_a_cancellation_is_withdrawn_not_sent,
 );
 
 /// An aiosmtpd server of the test's own, killed when the test ends.
@@ -311,4 +312,26 @@ async fn a_cancellation_reaches_everyone_and_cancels_the_calendar_event(app: Tes
     let professional_text = part(&professional, "text/plain")["text"].as_str().unwrap();
     assert!(professional_text.contains(&format!("Référence : {booking}")));
     assert!(!professional.to_string().contains("Martin") && !professional.to_string().contains("Douleur"));
+}
+
+async fn a_confirmation_still_pending_at_a_cancellation_is_withdrawn_not_sent(app: TestApp) {
+    let sink = SmtpSink::start();
+    let booking = book(&app).await;
+    // Cancelled before the worker's first pass: the confirmations must not go after the fact.
+    let cancelled = app.post(&format!("/api/v1/bookings/{booking}/cancel"), &app.admin_key, json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    worker(&app, &sink, 8).run_once().await.unwrap();
+    let subjects: Vec<String> =
+        sink.received().iter().map(|m| m["headers"]["Subject"].as_str().unwrap().to_string()).collect();
+    assert!(!subjects.is_empty() && subjects.iter().all(|s| s.starts_with("Rendez-vous annulé")), "{subjects:?}");
+    let confirmations: Vec<(String, String)> = outbox_of(&app, &booking)
+        .await
+        .iter()
+        .filter(|m| m["kind"] == "confirmation")
+        .map(|m| (field(m, "status"), field(m, "last_error")))
+        .collect();
+    assert!(!confirmations.is_empty());
+    for (status, reason) in confirmations {
+        assert_eq!((status.as_str(), reason.as_str()), ("withdrawn", "the booking was cancelled"));
+    }
 }

@@ -63,6 +63,7 @@ async fn availability_page(
         }
         (Err(error), _) | (_, Err(error)) => return me.failed(&error),
     };
+    let zone = practices.first().map(|p| p.timezone).unwrap_or(CONSOLE_ZONE);
     let practice_name = |id: &str| practices.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_default();
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let body = html! {
@@ -91,7 +92,7 @@ async fn availability_page(
                 thead { tr { th { "Du" } th { "Au" } th { "Note" } th {} } }
                 tbody { @for a in &absence_list {
                     tr {
-                        td { (paris(&text(&a["from"]))) } td { (paris(&text(&a["to"]))) } td { (text(&a["reason"])) }
+                        td { (local(&text(&a["from"]), zone)) } td { (local(&text(&a["to"]), zone)) } td { (text(&a["reason"])) }
                         td { (button_post(&format!("/console/practice/absences/{}/delete", text(&a["id"])), &me.session.csrf_token, html! {}, "Lever l'absence")) }
                     }
                 } }
@@ -103,9 +104,10 @@ async fn availability_page(
     layout::with_status(status, Some(me), "Disponibilités et absences", body)
 }
 
-fn paris(rfc3339: &str) -> String {
+/// "26/11/2026 00:00" on the practice's clock.
+fn local(rfc3339: &str, zone: chrono_tz::Tz) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.with_timezone(&CONSOLE_ZONE).format("%d/%m/%Y %H:%M").to_string())
+        .map(|t| t.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string())
         .unwrap_or_else(|_| rfc3339.to_string())
 }
 

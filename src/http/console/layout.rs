@@ -79,9 +79,14 @@ fn navigation(me: &ConsoleUser) -> Markup {
             ("/console/practice/availability", "Disponibilités"),
             ("/console/practice/sheet", "Feuille du jour"),
         ],
-        Role::Coordinator => &[("/console/audit", "Journal d'audit"), ("/console/notifications", "Messages en échec")],
+        Role::Coordinator => &[
+            ("/console/directory", "Annuaire"),
+            ("/console/audit", "Journal d'audit"),
+            ("/console/notifications", "Messages en échec"),
+        ],
         Role::Admin => &[
             ("/console/regulation", "Recherche"),
+            ("/console/directory", "Annuaire"),
             ("/console/audit", "Journal d'audit"),
             ("/console/notifications", "Messages en échec"),
             ("/console/api-keys", "Clés d'API"),
@@ -133,34 +138,41 @@ pub fn error_page(me: &ConsoleUser, error: &ApiError) -> Response {
 /// What an API error means for the person in front of the page.
 pub fn french_error(error: &ApiError) -> (StatusCode, String) {
     let (status, problem) = error.problem();
-    let message = match (problem.code, error) {
-        ("slot_unavailable", _) => {
-            "Ce créneau vient d'être pris ou n'est plus disponible : relancez la recherche.".into()
+    (status, french_problem(problem.code, &problem.detail, problem.errors.as_deref()))
+}
+
+/// What a problem of the API (its stable code, its field errors) means, in French. Also used for an answer
+/// replayed from storage, which comes back as a problem document.
+pub fn french_problem(code: &str, detail: &str, errors: Option<&[crate::domain::FieldError]>) -> String {
+    match code {
+        "slot_unavailable" => "Ce créneau vient d'être pris ou n'est plus disponible : relancez la recherche.".into(),
+        "hold_expired" => "La réservation temporaire a expiré : relancez la recherche et réservez à nouveau.".into(),
+        "hold_used" => "Ce créneau est déjà réservé avec cette réservation temporaire.".into(),
+        "invalid_transition" => "Cette réservation a déjà changé d'état (annulée ou renseignée).".into(),
+        "too_early" => "Le rendez-vous n'a pas encore commencé : renseignez-le après son heure de début.".into(),
+        "idempotency_key_in_progress" => {
+            "La même demande est encore en cours : patientez quelques secondes et rechargez la page.".into()
         }
-        ("hold_expired", _) => {
-            "La réservation temporaire a expiré : relancez la recherche et réservez à nouveau.".into()
-        }
-        ("hold_used", _) => "Ce créneau est déjà réservé avec cette réservation temporaire.".into(),
-        ("invalid_transition", _) => "Cette réservation a déjà changé d'état (annulée ou renseignée).".into(),
-        ("too_early", _) => "Le rendez-vous n'a pas encore commencé : renseignez-le après son heure de début.".into(),
-        ("slot_overlap", ApiError::SlotOverlap(errors)) | ("validation_failed", ApiError::Validation(errors)) => {
-            let fields: Vec<String> =
-                errors.iter().map(|e| format!("{} : {}", field_label(&e.field), e.message)).collect();
-            let intro = if problem.code == "slot_overlap" {
+        "slot_overlap" | "validation_failed" => {
+            let fields: Vec<String> = errors
+                .unwrap_or_default()
+                .iter()
+                .map(|e| format!("{} : {}", field_label(&e.field), e.message))
+                .collect();
+            let intro = if code == "slot_overlap" {
                 "Ce créneau chevauche un créneau existant."
             } else {
                 "Vérifiez le formulaire."
             };
             format!("{intro} {}", fields.join(" ; "))
         }
-        ("forbidden", _) => "Votre rôle ne permet pas cette action.".into(),
-        ("not_found", _) => "Introuvable : l'élément a peut-être été supprimé.".into(),
-        ("unavailable", _) | ("internal_error", _) => {
+        "forbidden" => "Votre rôle ne permet pas cette action.".into(),
+        "not_found" => "Introuvable : l'élément a peut-être été supprimé.".into(),
+        "unavailable" | "internal_error" => {
             "Le service ne peut pas répondre pour l'instant : réessayez dans quelques instants.".into()
         }
-        _ => problem.detail,
-    };
-    (status, message)
+        _ => detail.to_string(),
+    }
 }
 
 /// The French name of a form field the API names.

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub mod availability;
+pub mod directory;
 pub mod layout;
 pub mod oversight;
 pub mod practice;
@@ -99,6 +100,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/practice/absences", post(availability::create_absence))
         .route("/console/practice/absences/{id}/delete", post(availability::delete_absence))
         .route("/console/audit", get(oversight::audit))
+        .route("/console/directory", get(directory::page))
+        .route("/console/directory/practices", post(directory::create_practice))
+        .route("/console/directory/professionals", post(directory::create_professional))
         .route("/console/notifications", get(oversight::notifications))
         .route("/console/notifications/{id}/retry", post(oversight::retry))
         .route("/console/api-keys", get(oversight::api_keys).post(oversight::create_api_key))
@@ -309,7 +313,9 @@ pub async fn home(me: ConsoleUser) -> Response {
         Role::Professional => {
             ("Vos créneaux, vos rendez-vous et la feuille du jour.", "/console/practice", "Mon agenda")
         }
-        Role::Coordinator | Role::Admin => ("Qui a vu ou fait quoi, et quand.", "/console/audit", "Journal d'audit"),
+        Role::Coordinator | Role::Admin => {
+            ("Les lieux et les professionnels du territoire.", "/console/directory", "Annuaire du territoire")
+        }
         Role::Publisher => ("", "/console", ""),
     };
     let body = html! {

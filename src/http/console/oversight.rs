@@ -65,7 +65,7 @@ pub async fn audit(State(state): State<AppState>, me: ConsoleUser, Query(query):
         }
     }
     if !query.day.is_empty() {
-        match super::regulation::day_bounds(&state, Some(&query.day)) {
+        match super::regulation::day_bounds(&state, Some(&query.day), CONSOLE_ZONE) {
             Ok((_, from, to)) => {
                 filter["from"] = json!(from);
                 filter["to"] = json!(to);

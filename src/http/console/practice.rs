@@ -23,6 +23,9 @@ use crate::domain::time::utc_rfc3339;
 use crate::http::extract::Json;
 use crate::http::{ApiError, AppState, bookings, slots};
 
+/// The lengths a one-off slot may have (the form offers these; anything else is refused).
+const SLOT_MINUTES: [&str; 6] = ["10", "15", "20", "30", "45", "60"];
+
 /// The professional this user acts for (the console's agenda is a professional's own).
 pub(super) async fn own_professional(
     state: &AppState,
@@ -71,8 +74,10 @@ struct Day {
 
 async fn load_day(state: &AppState, me: &ConsoleUser, raw_day: Option<&str>) -> Result<Day, Response> {
     let (professional, practices) = own_professional(state, me).await?;
+    // The professional's day is the practice's (an overseas practice's evening is not the next day in Paris).
+    let zone = practices.first().map(|p| p.timezone).unwrap_or(super::regulation::CONSOLE_ZONE);
     let (day, from, to) =
-        day_bounds(state, raw_day).map_err(|message| me.failed(&ApiError::invalid("day", message)))?;
+        day_bounds(state, raw_day, zone).map_err(|message| me.failed(&ApiError::invalid("day", message)))?;
     let (slots, bookings) = day_of(state, me, &professional.id, &from, &to).await.map_err(|error| me.failed(&error))?;
     Ok(Day { professional, practices, day, slots, bookings })
 }
@@ -180,7 +185,7 @@ fn publish_form(me: &ConsoleUser, practices: &[Practice], day: NaiveDate, form: 
             div { label for="slot-start" { "Heure de début" } input id="slot-start" name="start" type="time" required value=(form.start); }
             div { label for="slot-minutes" { "Durée" }
                 select id="slot-minutes" name="minutes" {
-                    @for m in ["10", "15", "20", "30", "45", "60"] { option value=(m) selected[m == minutes] { (m) " min" } }
+                    @for m in SLOT_MINUTES { option value=(m) selected[m == minutes] { (m) " min" } }
                 } }
         }
         div.row {
@@ -220,9 +225,8 @@ pub async fn publish(State(state): State<AppState>, me: ConsoleUser, Form(form):
     let Some(practice) = practices.iter().find(|p| p.id == form.practice_id) else {
         return again("Choisissez un de vos lieux d'exercice.");
     };
-    let (Some(day), Ok(start), Ok(minutes)) =
-        (day, NaiveTime::parse_from_str(&form.start, "%H:%M"), form.minutes.parse::<i64>())
-    else {
+    let minutes = form.minutes.parse::<i64>().ok().filter(|m| SLOT_MINUTES.contains(&m.to_string().as_str()));
+    let (Some(day), Ok(start), Some(minutes)) = (day, NaiveTime::parse_from_str(&form.start, "%H:%M"), minutes) else {
         return again("Indiquez le jour, l'heure de début (HH:MM) et la durée.");
     };
     // A wall-clock time that the change of hour skips or repeats is refused rather than guessed.

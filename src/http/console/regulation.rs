@@ -144,23 +144,36 @@ fn intake_form(state: &AppState, me: &ConsoleUser, form: &SearchForm) -> Markup 
     form_post("/console/regulation/search", &me.session.csrf_token, fields, "Chercher")
 }
 
-/// The patient's birth date: given, or estimated from an age (the middle of that month or year of age, so the
-/// reason's age limits apply as they would to the real date).
-fn birth_date_of(form: &SearchForm, today: NaiveDate) -> Result<Option<String>, String> {
+/// The patient's birth date for the search: given, or estimated from an age (the middle of that month or year of
+/// age, so the reason's age limits apply as they would to the real date). `true` when it is an estimate: an
+/// estimate serves the search only, never the booking.
+fn birth_date_of(form: &SearchForm, today: NaiveDate) -> Result<Option<(String, bool)>, String> {
     if !form.birth_date.trim().is_empty() {
-        return Ok(Some(form.birth_date.trim().to_string()));
+        return Ok(Some((form.birth_date.trim().to_string(), false)));
     }
     let age = form.age.trim();
     if age.is_empty() {
         return Ok(None);
     }
     let n: u32 = age.parse().map_err(|_| "L'âge est un nombre entier (en mois ou en années).".to_string())?;
-    let (months, half) =
-        if form.age_unit == "months" { (n, Duration::days(15)) } else { (n * 12, Duration::days(182)) };
+    let (months, half) = if form.age_unit == "months" { (n, 15) } else { (n.saturating_mul(12), 182) };
+    if months > 130 * 12 {
+        return Err("Cet âge n'est pas plausible.".into());
+    }
     today
         .checked_sub_months(Months::new(months))
-        .map(|d| Some((d - half).to_string()))
+        .map(|d| Some(((d - Duration::days(half)).to_string(), true)))
         .ok_or_else(|| "Cet âge n'est pas plausible.".to_string())
+}
+
+/// "7 mois", "3 ans": the age as the regulator typed it.
+fn age_hint(form: &SearchForm) -> String {
+    match (form.age.trim(), form.age_unit.as_str()) {
+        ("", _) => String::new(),
+        (n, "months") => format!("{n} mois"),
+        ("1", _) => "1 an".into(),
+        (n, _) => format!("{n} ans"),
+    }
 }
 
 /// The search request, as the API takes it.
@@ -203,7 +216,7 @@ pub async fn search(State(state): State<AppState>, me: ConsoleUser, Form(form): 
         Ok(birth_date) => birth_date,
         Err(message) => return again(&message),
     };
-    let input = search_input(&form, birth_date.clone());
+    let input = search_input(&form, birth_date.as_ref().map(|(date, _)| date.clone()));
     let answer = match api_input(input) {
         Ok(input) => searches::create(State(state.clone()), me.caller.clone(), Ok(Json(input))).await,
         Err(error) => Err(error),
@@ -215,7 +228,8 @@ pub async fn search(State(state): State<AppState>, me: ConsoleUser, Form(form): 
     let context = HoldContext {
         search_id: answer["search_id"].as_str().unwrap_or_default().to_string(),
         motif: form.motif.trim().to_string(),
-        birth_date: birth_date.unwrap_or_default(),
+        birth_date: birth_date.filter(|(_, estimated)| !estimated).map(|(date, _)| date).unwrap_or_default(),
+        age_hint: age_hint(&form),
     };
     let body = html! {
         (intake_form(&state, &me, &form))
@@ -224,11 +238,13 @@ pub async fn search(State(state): State<AppState>, me: ConsoleUser, Form(form): 
     layout::page(&me, "Résultats", body)
 }
 
-/// What a card's "Réserver" carries to the next step.
+/// What a card's "Réserver" carries to the next step: the birth date only if it was typed (an age only gives the
+/// hint shown beside the date to ask for).
 struct HoldContext {
     search_id: String,
     motif: String,
     birth_date: String,
+    age_hint: String,
 }
 
 fn results(me: &ConsoleUser, answer: &Value, context: &HoldContext) -> Markup {
@@ -259,6 +275,7 @@ fn card(me: &ConsoleUser, rank: usize, c: &Value, context: &HoldContext) -> Mark
         input type="hidden" name="search_id" value=(context.search_id);
         input type="hidden" name="motif" value=(context.motif);
         input type="hidden" name="birth_date" value=(context.birth_date);
+        input type="hidden" name="age_hint" value=(context.age_hint);
     };
     html! {
         section.card aria-labelledby=(format!("c{rank}")) {
@@ -323,9 +340,12 @@ pub struct HoldForm {
     motif: String,
     #[serde(default)]
     birth_date: String,
+    #[serde(default)]
+    age_hint: String,
 }
 
-/// "Réserver": the slot is held for the regulator while they take the patient's details.
+/// "Réserver": the slot is held for the regulator while they take the patient's details. A double click holds
+/// once: the search and the slot name the request.
 pub async fn hold(State(state): State<AppState>, me: ConsoleUser, Form(form): Form<HoldForm>) -> Response {
     if !may_regulate(&me) {
         return me.refuse();
@@ -334,8 +354,15 @@ pub async fn hold(State(state): State<AppState>, me: ConsoleUser, Form(form): Fo
         return forbidden_form();
     }
     let body = json!({ "slot_id": form.slot_id }).to_string();
-    let response =
-        holds::create(State(state.clone()), me.caller.clone(), HeaderMap::new(), Ok(RawJson(body.into()))).await;
+    let mut headers = HeaderMap::new();
+    let key = format!("console-hold-{}-{}", form.search_id, form.slot_id);
+    if let Ok(key) = key.parse().map_err(|_| ()).and_then(|k| if key.len() <= 255 { Ok(k) } else { Err(()) }) {
+        headers.insert(crate::http::idempotency::HEADER, key);
+    }
+    let response = settled(|| {
+        holds::create(State(state.clone()), me.caller.clone(), headers.clone(), Ok(RawJson(body.clone().into())))
+    })
+    .await;
     let hold = match response {
         Ok(response) => response_json(response).await,
         Err(error) => return me.failed(&error),
@@ -345,6 +372,7 @@ pub async fn hold(State(state): State<AppState>, me: ConsoleUser, Form(form): Fo
         search_id: form.search_id,
         motif: form.motif,
         birth_date: form.birth_date,
+        age_hint: form.age_hint,
         ..PatientForm::default()
     };
     patient_page(&state, &me, &hold, &patient, None).await
@@ -372,6 +400,8 @@ pub struct PatientForm {
     email: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    age_hint: String,
 }
 
 /// The held slot, its countdown, and the patient form.
@@ -393,13 +423,15 @@ async fn patient_page(
         input type="hidden" name="hold_id" value=(form.hold_id);
         input type="hidden" name="search_id" value=(form.search_id);
         input type="hidden" name="motif" value=(form.motif);
+        input type="hidden" name="age_hint" value=(form.age_hint);
         div.row {
             div { label for="first_name" { "Prénom" }
                 input id="first_name" name="first_name" required autofocus autocomplete="off" value=(form.first_name); }
             div { label for="last_name" { "Nom" }
                 input id="last_name" name="last_name" required autocomplete="off" value=(form.last_name); }
         }
-        label for="birth_date" { "Date de naissance" }
+        label for="birth_date" { "Date de naissance"
+            @if !form.age_hint.is_empty() && form.birth_date.is_empty() { " (âge indiqué : " (form.age_hint) " — demandez la date exacte)" } }
         input id="birth_date" name="birth_date" type="date" required value=(form.birth_date);
         div.row {
             div { label for="phone" { "Téléphone portable (pour le SMS)" }
@@ -425,6 +457,24 @@ async fn patient_page(
         (button_post(&format!("/console/regulation/holds/{}/release", form.hold_id), &me.session.csrf_token, html! {}, "Libérer le créneau"))
     };
     layout::page(me, "Réservation", body)
+}
+
+/// Runs an idempotent request of the console again while the same request, sent a moment before (a double
+/// click), is still being processed, so the second click gets the first one's answer instead of an error.
+async fn settled<F, Fut>(mut request: F) -> Result<Response, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    for _ in 0..40 {
+        match request().await {
+            Err(ApiError::State { code: "idempotency_key_in_progress", .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            other => return other,
+        }
+    }
+    request().await
 }
 
 pub fn profession_title(state: &AppState, profession: &str) -> String {
@@ -479,7 +529,10 @@ pub async fn book(State(state): State<AppState>, me: ConsoleUser, Form(form): Fo
     if let Ok(key) = format!("console-{}-{fingerprint}", form.hold_id).parse() {
         headers.insert(crate::http::idempotency::HEADER, key);
     }
-    let response = bookings::create(State(state.clone()), me.caller.clone(), headers, Ok(RawJson(body.into()))).await;
+    let response = settled(|| {
+        bookings::create(State(state.clone()), me.caller.clone(), headers.clone(), Ok(RawJson(body.clone().into())))
+    })
+    .await;
     match response {
         Ok(response) if response.status().is_success() => {
             let booking = response_json(response).await;
@@ -488,8 +541,15 @@ pub async fn book(State(state): State<AppState>, me: ConsoleUser, Form(form): Fo
         }
         Ok(response) => {
             // A stored refusal replayed: say it as it was said the first time.
+            let status = response.status();
             let problem = response_json(response).await;
-            me.failed(&ApiError::Conflict(problem["detail"].as_str().unwrap_or_default().to_string()))
+            let errors: Option<Vec<crate::domain::FieldError>> = serde_json::from_value(problem["errors"].clone()).ok();
+            let message = layout::french_problem(
+                problem["code"].as_str().unwrap_or_default(),
+                problem["detail"].as_str().unwrap_or_default(),
+                errors.as_deref(),
+            );
+            layout::with_status(status, Some(&me), "Action impossible", html! { (alert(&message)) })
         }
         Err(error @ ApiError::Validation(_)) => {
             // The hold stands: the form comes back, filled, with what to fix.
@@ -525,7 +585,11 @@ pub async fn confirmation(State(state): State<AppState>, me: ConsoleUser, Path(i
         Err(error) => return me.failed(&error),
     };
     let messages = messages.as_array().cloned().unwrap_or_default();
-    let moving = messages.iter().any(|m| m["status"] == "pending" && m["kind"] == "confirmation");
+    // While the confirmations are on their way, for the first minutes only: each reload is a view of the patient
+    // in the audit trail, and an outage may last hours (the failed-messages page follows those).
+    let booked_at = chrono::DateTime::parse_from_rfc3339(booking["created_at"].as_str().unwrap_or_default());
+    let recent = booked_at.is_ok_and(|t| state.clock.now() - t.with_timezone(&Utc) < Duration::minutes(2));
+    let moving = recent && messages.iter().any(|m| m["status"] == "pending" && m["kind"] == "confirmation");
     let body = html! {
         @if booking["status"] == "confirmed" { p.ok role="status" { "Rendez-vous confirmé." } }
         @else { p.warn role="status" { "Rendez-vous " (layout::booking_status_label(booking["status"].as_str().unwrap_or_default())) "." } }
@@ -585,17 +649,22 @@ pub struct DayQuery {
     pub day: Option<String>,
 }
 
-/// The bounds (UTC) of a day on the console's clock, from `?day=YYYY-MM-DD` (default today).
-pub fn day_bounds(state: &AppState, raw: Option<&str>) -> Result<(NaiveDate, String, String), String> {
-    let today = state.clock.now().with_timezone(&CONSOLE_ZONE).date_naive();
+/// The bounds (UTC) of a day on a zone's clock (the console's, or a practice's), from `?day=YYYY-MM-DD` (default
+/// today there).
+pub fn day_bounds(
+    state: &AppState,
+    raw: Option<&str>,
+    zone: chrono_tz::Tz,
+) -> Result<(NaiveDate, String, String), String> {
+    let today = state.clock.now().with_timezone(&zone).date_naive();
     let day = match raw.filter(|d| !d.is_empty()) {
         None => today,
         Some(raw) => {
             NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| "Date invalide (AAAA-MM-JJ).".to_string())?
         }
     };
-    let start = crate::domain::time::local_day_start(day, CONSOLE_ZONE);
-    let end = crate::domain::time::local_day_start(day.succ_opt().unwrap_or(day), CONSOLE_ZONE);
+    let start = crate::domain::time::local_day_start(day, zone);
+    let end = crate::domain::time::local_day_start(day.succ_opt().unwrap_or(day), zone);
     Ok((day, crate::domain::time::utc_rfc3339(start), crate::domain::time::utc_rfc3339(end)))
 }
 
@@ -613,7 +682,7 @@ pub async fn day(State(state): State<AppState>, me: ConsoleUser, Query(query): Q
     if !may_regulate(&me) {
         return me.refuse();
     }
-    let (day, from, to) = match day_bounds(&state, query.day.as_deref()) {
+    let (day, from, to) = match day_bounds(&state, query.day.as_deref(), CONSOLE_ZONE) {
         Ok(bounds) => bounds,
         Err(message) => return me.failed(&ApiError::invalid("day", message)),
     };
@@ -705,11 +774,16 @@ mod tests {
     fn an_age_becomes_a_birth_date_in_the_middle_of_that_age() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
         let form = |age: &str, unit: &str| SearchForm { age: age.into(), age_unit: unit.into(), ..Default::default() };
-        assert_eq!(birth_date_of(&form("7", "months"), today).unwrap().as_deref(), Some("2026-04-09"));
-        assert_eq!(birth_date_of(&form("2", "years"), today).unwrap().as_deref(), Some("2024-05-26"));
+        let estimate = |date: &str| Some((date.to_string(), true));
+        assert_eq!(birth_date_of(&form("7", "months"), today).unwrap(), estimate("2026-04-09"));
+        assert_eq!(birth_date_of(&form("2", "years"), today).unwrap(), estimate("2024-05-26"));
         assert_eq!(birth_date_of(&form("", ""), today).unwrap(), None);
         assert!(birth_date_of(&form("sept", "months"), today).is_err());
+        assert!(birth_date_of(&form("4000000000", "years"), today).is_err(), "no overflow");
+        assert!(birth_date_of(&form("131", "years"), today).is_err());
         let given = SearchForm { birth_date: "2026-04-01".into(), age: "3".into(), ..Default::default() };
-        assert_eq!(birth_date_of(&given, today).unwrap().as_deref(), Some("2026-04-01"), "the date wins");
+        assert_eq!(birth_date_of(&given, today).unwrap(), Some(("2026-04-01".into(), false)), "the date wins");
+        assert_eq!(age_hint(&form("7", "months")), "7 mois");
+        assert_eq!(age_hint(&form("1", "years")), "1 an");
     }
 }
