@@ -204,6 +204,26 @@ async fn a_regulator_books_a_bronchiolitis_slot_for_a_seven_month_old_and_cancel
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.text.contains("a déjà changé d'état"), "{}", main_of(&again.text));
 
+    // A slot held by mistake is given back at once ("Libérer le créneau"), not after the hold's five minutes.
+    let results = regulator.send(&app, Method::POST, "/console/regulation/search", &search).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("slot_id", &hidden(&results.text, "slot_id")),
+        ("search_id", &hidden(&results.text, "search_id")),
+        ("motif", "bronchiolitis"),
+    ];
+    let held = regulator.send(&app, Method::POST, "/console/regulation/hold", &form).await;
+    let release = format!("/console/regulation/holds/{}/release", hidden(&held.text, "hold_id"));
+    let freed_slot = hidden(&results.text, "slot_id");
+    assert_eq!(regulator.send(&app, Method::POST, &release, &[("csrf", "forged")]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.count("SELECT COUNT(*) FROM slots WHERE id = $1 AND status = 'held'", &freed_slot).await, 1);
+    let released = regulator.send(&app, Method::POST, &release, &[("csrf", &csrf)]).await;
+    assert_eq!((released.status, location(&released)), (StatusCode::SEE_OTHER, "/console/regulation"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM slots WHERE id = $1 AND status = 'free'", &freed_slot).await, 1);
+    let unknown =
+        regulator.send(&app, Method::POST, "/console/regulation/holds/nope/release", &[("csrf", &csrf)]).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+
     // Nothing in reach: the advice, with its options.
     let far = [
         ("csrf", csrf.as_str()),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::layout::{self, alert, button_post, form_post};
 use super::regulation::CONSOLE_ZONE;
-use super::{ConsoleUser, api_input, api_input_query, forbidden_form, response_json, to_value};
+use super::{ConsoleUser, FormFields, api_input, api_input_query, forbidden_form, response_json, to_value};
 use crate::domain::practice::Practice;
 use crate::http::extract::Json;
 use crate::http::{AppState, absences, rules};
@@ -168,23 +168,18 @@ fn absence_form(me: &ConsoleUser) -> Markup {
     form_post("/console/practice/absences", &me.session.csrf_token, fields, "Déclarer l'absence")
 }
 
-/// The rule form's fields: `weekdays` comes once per ticked box, so the body is read as pairs.
-fn pairs(body: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
-}
-
 pub async fn create_rule(State(state): State<AppState>, me: ConsoleUser, body: String) -> Response {
     let (professional_id, practices) = match own(&state, &me).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let fields = pairs(&body);
-    let field =
-        |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    // `weekdays` comes once per ticked box.
+    let fields = FormFields::parse(&body);
+    let field = |name: &str| fields.one(name);
     if !me.form_is_ours(&field("csrf")) {
         return forbidden_form();
     }
-    let weekdays: Vec<&str> = fields.iter().filter(|(k, _)| k == "weekdays").map(|(_, v)| v.as_str()).collect();
+    let weekdays = fields.all("weekdays");
     let until = field("valid_until");
     let input = json!({
         "professional_id": professional_id,
@@ -264,16 +259,10 @@ pub async fn delete_rule(
     Path(id): Path<String>,
     Form(form): Form<super::CsrfForm>,
 ) -> Response {
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
     if me.user.professional_id.is_none() {
         return me.refuse();
     }
-    match rules::delete(State(state), me.caller.clone(), Path(id)).await {
-        Ok(_) => Redirect::to("/console/practice/availability").into_response(),
-        Err(error) => me.failed(&error),
-    }
+    me.act(&form.csrf, "/console/practice/availability", rules::delete(State(state), me.caller.clone(), Path(id))).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,14 +336,9 @@ pub async fn delete_absence(
     Path(id): Path<String>,
     Form(form): Form<super::CsrfForm>,
 ) -> Response {
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
     if me.user.professional_id.is_none() {
         return me.refuse();
     }
-    match absences::delete(State(state), me.caller.clone(), Path(id)).await {
-        Ok(_) => Redirect::to("/console/practice/availability").into_response(),
-        Err(error) => me.failed(&error),
-    }
+    let lifted = absences::delete(State(state), me.caller.clone(), Path(id));
+    me.act(&form.csrf, "/console/practice/availability", lifted).await
 }

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::layout::{self, alert, form_post};
-use super::{ConsoleUser, api_input, api_input_query, forbidden_form, to_value};
+use super::{ConsoleUser, FormFields, api_input, api_input_query, forbidden_form, to_value};
 use crate::http::extract::Json;
 use crate::http::{ApiError, AppState, practices, professionals};
 
@@ -137,15 +137,6 @@ fn professional_form(state: &AppState, me: &ConsoleUser, practice_rows: &[Value]
     form_post("/console/directory/professionals", &me.session.csrf_token, fields, "Créer le professionnel")
 }
 
-/// A form's fields as pairs (checkboxes repeat their name).
-fn pairs(body: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.trim().to_string())).collect()
-}
-
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
 fn optional(value: String) -> Value {
     if value.is_empty() { Value::Null } else { json!(value) }
 }
@@ -156,19 +147,20 @@ fn decimal(raw: &str) -> Value {
 }
 
 pub async fn create_practice(State(state): State<AppState>, me: ConsoleUser, body: String) -> Response {
-    let fields = pairs(&body);
-    if !me.form_is_ours(&field(&fields, "csrf")) {
+    let fields = FormFields::parse(&body);
+    let field = |name: &str| fields.one(name);
+    if !me.form_is_ours(&field("csrf")) {
         return forbidden_form();
     }
     if !me.caller.may_manage_directory() {
         return me.refuse();
     }
     let input = json!({
-        "name": field(&fields, "name"), "kind": field(&fields, "kind"), "address": field(&fields, "address"),
-        "postal_code": field(&fields, "postal_code"), "commune": field(&fields, "commune"),
-        "departement": field(&fields, "departement").to_uppercase(),
-        "lat": decimal(&field(&fields, "lat")), "lon": decimal(&field(&fields, "lon")),
-        "phone": optional(field(&fields, "phone")),
+        "name": field("name"), "kind": field("kind"), "address": field("address"),
+        "postal_code": field("postal_code"), "commune": field("commune"),
+        "departement": field("departement").to_uppercase(),
+        "lat": decimal(&field("lat")), "lon": decimal(&field("lon")),
+        "phone": optional(field("phone")),
     });
     let created = match api_input(input) {
         Ok(input) => practices::create(State(state.clone()), me.caller.clone(), Ok(Json(input)))
@@ -180,22 +172,22 @@ pub async fn create_practice(State(state): State<AppState>, me: ConsoleUser, bod
 }
 
 pub async fn create_professional(State(state): State<AppState>, me: ConsoleUser, body: String) -> Response {
-    let fields = pairs(&body);
-    if !me.form_is_ours(&field(&fields, "csrf")) {
+    let fields = FormFields::parse(&body);
+    let field = |name: &str| fields.one(name);
+    if !me.form_is_ours(&field("csrf")) {
         return forbidden_form();
     }
     if !me.caller.may_manage_directory() {
         return me.refuse();
     }
-    let all = |name: &str| fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let input = json!({
-        "first_name": field(&fields, "first_name"), "last_name": field(&fields, "last_name"),
-        "profession": field(&fields, "profession"),
-        "rpps": optional(field(&fields, "rpps")), "adeli": optional(field(&fields, "adeli")),
-        "skills": all("skills"), "practice_ids": all("practice_ids"),
-        "accepts_new_patients": field(&fields, "accepts_new_patients") == "true",
-        "accepts_overbooking": field(&fields, "accepts_overbooking") == "true",
-        "email": optional(field(&fields, "email")), "phone": optional(field(&fields, "phone")),
+        "first_name": field("first_name"), "last_name": field("last_name"),
+        "profession": field("profession"),
+        "rpps": optional(field("rpps")), "adeli": optional(field("adeli")),
+        "skills": fields.all("skills"), "practice_ids": fields.all("practice_ids"),
+        "accepts_new_patients": field("accepts_new_patients") == "true",
+        "accepts_overbooking": field("accepts_overbooking") == "true",
+        "email": optional(field("email")), "phone": optional(field("phone")),
     });
     let created = match api_input(input) {
         Ok(input) => professionals::create(State(state.clone()), me.caller.clone(), Ok(Json(input)))

@@ -70,6 +70,44 @@ impl ConsoleUser {
     pub fn failed(&self, error: &ApiError) -> Response {
         layout::error_page(self, error)
     }
+
+    /// A console action: the form's CSRF token is checked first (the work, a future, has not started yet), then
+    /// the API does the work, then the browser goes `back` — or to the page that says what went wrong.
+    pub async fn act<T>(
+        &self,
+        csrf: &str,
+        back: &str,
+        work: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Response {
+        if !self.form_is_ours(csrf) {
+            return forbidden_form();
+        }
+        match work.await {
+            Ok(_) => Redirect::to(back).into_response(),
+            Err(error) => self.failed(&error),
+        }
+    }
+}
+
+/// A form read as its pairs, for forms whose checkboxes repeat a name (`weekdays`, `skills`): values trimmed.
+pub struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    pub fn parse(body: &str) -> Self {
+        FormFields(
+            form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k.into_owned(), v.trim().to_string())).collect(),
+        )
+    }
+
+    /// The first value of a field ("" when absent).
+    pub fn one(&self, name: &str) -> String {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    /// Every value of a field, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+    }
 }
 
 /// The console's routes (the login and password pages carry the per-client budget of public pages).

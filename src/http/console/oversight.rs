@@ -203,14 +203,8 @@ pub async fn retry(
     axum::extract::Path(id): axum::extract::Path<String>,
     axum::Form(form): axum::Form<super::CsrfForm>,
 ) -> Response {
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
-    let path = axum::extract::Path(id);
-    match crate::http::notifications::retry(State(state), me.caller.clone(), path).await {
-        Ok(_) => axum::response::Redirect::to("/console/notifications").into_response(),
-        Err(error) => me.failed(&error),
-    }
+    let sent_again = crate::http::notifications::retry(State(state), me.caller.clone(), axum::extract::Path(id));
+    me.act(&form.csrf, "/console/notifications", sent_again).await
 }
 
 /// API keys (admins): who may call the API, created here (the key is shown once) and revoked here.
@@ -326,11 +320,6 @@ pub async fn revoke_api_key(
     axum::extract::Path(id): axum::extract::Path<String>,
     axum::Form(form): axum::Form<super::CsrfForm>,
 ) -> Response {
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
-    match crate::http::api_keys::revoke(State(state), me.caller.clone(), axum::extract::Path(id)).await {
-        Ok(_) => axum::response::Redirect::to("/console/api-keys").into_response(),
-        Err(error) => me.failed(&error),
-    }
+    let revoked = crate::http::api_keys::revoke(State(state), me.caller.clone(), axum::extract::Path(id));
+    me.act(&form.csrf, "/console/api-keys", revoked).await
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::layout::{self, alert, button_post, form_post};
 use super::regulation::{DayQuery, bookings_between, day_bounds, day_links};
-use super::{ConsoleUser, api_input_query, forbidden_form};
+use super::{ConsoleUser, api_input, api_input_query, forbidden_form};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::time::utc_rfc3339;
@@ -244,9 +244,9 @@ pub async fn publish(State(state): State<AppState>, me: ConsoleUser, Form(form):
         "modality": form.modality,
         "visibility": "regulation",
     }] });
-    let published = match serde_json::from_value(request) {
+    let published = match api_input(request) {
         Ok(input) => slots::publish(State(state.clone()), me.caller.clone(), Ok(Json(input))).await.map(|_| ()),
-        Err(error) => Err(ApiError::invalid("form", error.to_string())),
+        Err(error) => Err(error),
     };
     match published {
         Ok(()) => Redirect::to(&format!("/console/practice?day={day}")).into_response(),
@@ -272,8 +272,7 @@ pub async fn outcome(
     if !me.form_is_ours(&form.csrf) {
         return forbidden_form();
     }
-    let input = serde_json::from_value(json!({ "outcome": form.outcome }))
-        .map_err(|e| ApiError::invalid("outcome", e.to_string()));
+    let input = api_input(json!({ "outcome": form.outcome }));
     let recorded = match input {
         Ok(input) => bookings::outcome(State(state.clone()), me.caller.clone(), Path(id), Ok(Json(input))).await,
         Err(error) => Err(error),

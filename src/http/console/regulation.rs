@@ -490,13 +490,7 @@ pub async fn release(
     if !may_regulate(&me) {
         return me.refuse();
     }
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
-    match holds::release(State(state), me.caller.clone(), Path(id)).await {
-        Ok(_) => Redirect::to("/console/regulation").into_response(),
-        Err(error) => me.failed(&error),
-    }
+    me.act(&form.csrf, "/console/regulation", holds::release(State(state), me.caller.clone(), Path(id))).await
 }
 
 /// "Confirmer": the booking, made once even if the button is pressed twice (the hold names the request).
@@ -751,19 +745,13 @@ pub async fn cancel(
     if !may_regulate(&me) {
         return me.refuse();
     }
-    if !me.form_is_ours(&form.csrf) {
-        return forbidden_form();
-    }
     let reason = form.reason.trim();
-    let input = api_input(json!({ "reason": if reason.is_empty() { Value::Null } else { json!(reason) } }));
-    let cancelled = match input {
-        Ok(input) => bookings::cancel(State(state.clone()), me.caller.clone(), Path(id.clone()), Ok(Json(input))).await,
-        Err(error) => Err(error),
+    let back = format!("/console/regulation/bookings/{id}");
+    let cancelled = async {
+        let input = api_input(json!({ "reason": if reason.is_empty() { Value::Null } else { json!(reason) } }))?;
+        bookings::cancel(State(state.clone()), me.caller.clone(), Path(id), Ok(Json(input))).await
     };
-    match cancelled {
-        Ok(_) => Redirect::to(&format!("/console/regulation/bookings/{id}")).into_response(),
-        Err(error) => me.failed(&error),
-    }
+    me.act(&form.csrf, &back, cancelled).await
 }
 
 #[cfg(test)]
