@@ -74,17 +74,12 @@ pub struct UserRequest {
     pub password: String,
 }
 
+/// Creates an account (the caller records who did it: the system for `snp user create` and the demo, the admin
+/// in the console).
 pub async fn create_user(store: &dyn Store, request: UserRequest, now: DateTime<Utc>) -> Result<User, AccountError> {
     let mut v = Validator::new();
     let email = v.check("email", normalize_email(&request.email));
-    if let Err(message) = check_user_role(request.role, request.professional_id.as_deref()) {
-        v.push("role", message);
-    }
-    if let Some(id) = &request.professional_id
-        && store.get_professional(id).await?.is_none()
-    {
-        v.push("professional_id", format!("no professional with id {id:?}"));
-    }
+    check_access(store, &mut v, request.role, request.professional_id.as_deref()).await?;
     if let Some(email) = &email
         && let Err(message) = check_new_password(&request.password, email)
     {
@@ -104,9 +99,59 @@ pub async fn create_user(store: &dyn Store, request: UserRequest, now: DateTime<
         locked_until: None,
     };
     store.insert_user(&user).await?;
+    Ok(user)
+}
+
+/// [`create_user`] done by the system (`snp user create`, the demo's seed), recorded as such.
+pub async fn create_user_by_system(
+    store: &dyn Store,
+    request: UserRequest,
+    now: DateTime<Utc>,
+) -> Result<User, AccountError> {
+    let user = create_user(store, request, now).await?;
     let detail = format!("role {}", user.role.as_str());
     store.append_audit(&[AuditEvent::by_system(now, "user.create", "user", Some(&user.id), detail)]).await?;
     Ok(user)
+}
+
+/// A role a person may hold, bound to an existing professional when it is `professional`.
+async fn check_access(
+    store: &dyn Store,
+    v: &mut Validator,
+    role: Role,
+    professional_id: Option<&str>,
+) -> Result<(), AccountError> {
+    if let Err(message) = check_user_role(role, professional_id) {
+        v.push("role", message);
+    }
+    if let Some(id) = professional_id
+        && store.get_professional(id).await?.is_none()
+    {
+        v.push("professional_id", format!("no professional with id {id:?}"));
+    }
+    Ok(())
+}
+
+/// Gives a user another role (the principal its holds and bookings name follows, in the same transaction).
+pub async fn change_access(
+    store: &dyn Store,
+    user_id: &str,
+    role: Role,
+    professional_id: Option<&str>,
+) -> Result<(), AccountError> {
+    let mut v = Validator::new();
+    check_access(store, &mut v, role, professional_id).await?;
+    v.finish()?;
+    store.update_user_access(user_id, role, professional_id).await?;
+    Ok(())
+}
+
+/// Replaces a user's password with a generated one, returned to be handed over once; every session of the user
+/// ends and a lock-out is lifted.
+pub async fn reset_password(store: &dyn Store, user_id: &str, now: DateTime<Utc>) -> Result<String, AccountError> {
+    let password = generated_password()?;
+    store.set_password(user_id, &hash_password(&password).await?, "", now).await?;
+    Ok(password)
 }
 
 /// Why a login failed. The person is told the same either way (which logins exist is nobody's business);

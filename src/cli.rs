@@ -180,8 +180,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
             };
             let request =
                 crate::accounts::UserRequest { email, role, professional_id: professional, password: password.clone() };
-            let user =
-                crate::accounts::create_user(store.as_ref(), request, clock.now()).await.map_err(|e| match e {
+            let user = crate::accounts::create_user_by_system(store.as_ref(), request, clock.now()).await.map_err(
+                |e| match e {
                     crate::accounts::AccountError::Invalid(crate::domain::Error::Invalid(errors)) => errors
                         .iter()
                         .map(|e| format!("{}: {}", cli_flag(&e.field), e.message))
@@ -191,7 +191,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
                         "a user with this login (--email) already exists".to_string()
                     }
                     other => other.to_string(),
-                })?;
+                },
+            )?;
             if password_stdin {
                 println!("user {} created ({}, {})", user.id, user.email, role.as_str());
             } else {

@@ -90,6 +90,7 @@ pub fn generate(seed: u64, professionals: usize, days: i64, now: DateTime<Utc>) 
             timezone: zone,
             phone: None,
             created_at: now,
+            deactivated_at: None,
         });
     }
     let mut people = Vec::with_capacity(professionals);
@@ -122,6 +123,7 @@ pub fn generate(seed: u64, professionals: usize, days: i64, now: DateTime<Utc>) 
             email: None,
             phone: None,
             created_at: now,
+            deactivated_at: None,
         };
         slots.extend(week_of(&professional, practice, days, now, &mut rng));
         people.push(professional);

@@ -499,7 +499,7 @@ async fn seed_users(
         let password = crate::accounts::generated_password().map_err(|e| e.to_string())?;
         let request =
             crate::accounts::UserRequest { email: email.into(), role, professional_id, password: password.clone() };
-        crate::accounts::create_user(store, request, now).await.map_err(|e| e.to_string())?;
+        crate::accounts::create_user_by_system(store, request, now).await.map_err(|e| e.to_string())?;
         users.push(DemoUser { role, email: email.into(), password });
     }
     Ok(users)

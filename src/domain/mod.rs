@@ -129,6 +129,16 @@ impl Validator {
     }
 }
 
+/// For the optional fields of a change (`PATCH`): absent stays `None` (keep the value), `null` becomes
+/// `Some(None)` (clear it), a value `Some(Some(v))`. Use with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// Trims a required text field and bounds its length (in characters).
 pub fn required_text(value: &str, max_chars: usize) -> Result<String, String> {
     let trimmed = value.trim();

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::geo::{Departement, check_latitude, check_longitude, parse_timezone};
-use super::{Error, Validator, phone, required_text};
+use super::{Error, Validator, phone, present, required_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -72,6 +72,29 @@ pub struct Practice {
     pub timezone: Tz,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Set while the practice is closed to new slots and searches (it is never deleted: bookings name it).
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// What a client sends to change a practice: only the fields present change; `null` clears an optional one.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PracticePatch {
+    pub name: Option<String>,
+    pub kind: Option<PracticeKind>,
+    pub address: Option<String>,
+    pub postal_code: Option<String>,
+    pub commune: Option<String>,
+    pub departement: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// IANA zone; `null` for the département's. A new département without a zone takes the département's.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
 }
 
 impl Practice {
@@ -109,7 +132,40 @@ impl Practice {
             timezone: timezone.unwrap(),
             phone: phone.unwrap(),
             created_at: now,
+            deactivated_at: None,
         })
+    }
+
+    /// The practice with a change applied, validated as a whole like a new one.
+    pub fn edit(&self, patch: PracticePatch) -> Result<Practice, Error> {
+        // A move to another département without a zone takes the new département's.
+        let moved = patch
+            .departement
+            .as_deref()
+            .is_some_and(|raw| Departement::parse(raw).map_or(true, |dep| dep.as_str() != self.departement));
+        let timezone = match patch.timezone {
+            Some(zone) => zone,
+            None if moved => None,
+            None => Some(self.timezone.name().to_string()),
+        };
+        let input = PracticeInput {
+            name: patch.name.unwrap_or_else(|| self.name.clone()),
+            kind: patch.kind.unwrap_or(self.kind),
+            address: patch.address.unwrap_or_else(|| self.address.clone()),
+            postal_code: patch.postal_code.unwrap_or_else(|| self.postal_code.clone()),
+            commune: patch.commune.unwrap_or_else(|| self.commune.clone()),
+            departement: patch.departement.unwrap_or_else(|| self.departement.clone()),
+            lat: patch.lat.unwrap_or(self.lat),
+            lon: patch.lon.unwrap_or(self.lon),
+            timezone,
+            phone: patch.phone.unwrap_or_else(|| self.phone.clone()),
+        };
+        let edited = Practice::create(self.id.clone(), input, self.created_at)?;
+        Ok(Practice { deactivated_at: self.deactivated_at, ..edited })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
     }
 }
 

@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 use super::catalogue::Catalogue;
 use super::identifiers::{Adeli, Rpps};
-use super::{Error, Validator, phone, required_text};
+use super::practice::Practice;
+use super::slot::Modality;
+use super::{Error, Validator, phone, present, required_text};
 
 /// What a client sends to create a professional.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -66,6 +68,43 @@ pub struct Professional {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Set while the professional is out of the directory's offer (never deleted: bookings name them).
+    pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+/// What a client sends to change a professional: only the fields present change; `null` clears an optional one.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfessionalPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub rpps: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub adeli: Option<Option<String>>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub profession: Option<String>,
+    pub skills: Option<Vec<String>>,
+    /// The full list of practices (free slots at a practice left are withdrawn).
+    pub practice_ids: Option<Vec<String>>,
+    pub accepts_new_patients: Option<bool>,
+    pub accepts_overbooking: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>)]
+    pub home_visit_radius_km: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub min_patient_age_months: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub max_patient_age_months: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
 }
 
 impl Professional {
@@ -144,7 +183,54 @@ impl Professional {
             email: email.unwrap(),
             phone: phone.unwrap(),
             created_at: now,
+            deactivated_at: None,
         })
+    }
+
+    /// The professional with a change applied, validated as a whole like a new one (practices' existence is the
+    /// caller's check, as for creation).
+    pub fn edit(&self, patch: ProfessionalPatch, catalogue: &Catalogue) -> Result<Self, Error> {
+        let input = ProfessionalInput {
+            rpps: patch.rpps.unwrap_or_else(|| self.rpps.clone()),
+            adeli: patch.adeli.unwrap_or_else(|| self.adeli.clone()),
+            first_name: patch.first_name.unwrap_or_else(|| self.first_name.clone()),
+            last_name: patch.last_name.unwrap_or_else(|| self.last_name.clone()),
+            profession: patch.profession.unwrap_or_else(|| self.profession.clone()),
+            skills: patch.skills.unwrap_or_else(|| self.skills.clone()),
+            practice_ids: patch.practice_ids.unwrap_or_else(|| self.practice_ids.clone()),
+            accepts_new_patients: patch.accepts_new_patients.unwrap_or(self.accepts_new_patients),
+            accepts_overbooking: patch.accepts_overbooking.unwrap_or(self.accepts_overbooking),
+            home_visit_radius_km: patch.home_visit_radius_km.unwrap_or(self.home_visit_radius_km),
+            min_patient_age_months: patch.min_patient_age_months.unwrap_or(self.min_patient_age_months),
+            max_patient_age_months: patch.max_patient_age_months.unwrap_or(self.max_patient_age_months),
+            email: patch.email.unwrap_or_else(|| self.email.clone()),
+            phone: patch.phone.unwrap_or_else(|| self.phone.clone()),
+        };
+        let edited = Professional::create(self.id.clone(), input, catalogue, self.created_at)?;
+        Ok(Professional { deactivated_at: self.deactivated_at, ..edited })
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
+
+    /// Why this professional cannot offer slots of this modality at this practice (slots and rules alike):
+    /// `(field, message)` pairs, empty when they can.
+    pub fn publishing_obstacles(&self, practice: &Practice, modality: Modality) -> Vec<(&'static str, &'static str)> {
+        let mut obstacles = Vec::new();
+        if !self.is_active() {
+            obstacles.push(("professional_id", "this professional is deactivated"));
+        }
+        if !practice.is_active() {
+            obstacles.push(("practice_id", "this practice is deactivated"));
+        }
+        if !self.practice_ids.contains(&practice.id) {
+            obstacles.push(("practice_id", "this professional does not work at this practice"));
+        }
+        if modality == Modality::HomeVisit && self.home_visit_radius_km.is_none() {
+            obstacles.push(("modality", "this professional has no home-visit radius (home_visit_radius_km)"));
+        }
+        obstacles
     }
 
     /// Whether the professional sees a patient of this age (months).

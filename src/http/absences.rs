@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::rules::scoped_filter;
-use super::views::{PageInfo, SlotView};
+use super::views::{ClearedView, PageInfo};
 use super::{ApiError, AppState, new_id, page};
 use crate::availability::refresh;
 use crate::domain::access::Caller;
@@ -50,10 +50,9 @@ impl From<&Absence> for AbsenceView {
 pub struct AbsenceCreated {
     #[serde(flatten)]
     absence: AbsenceView,
-    /// Free slots removed or withdrawn in the range.
-    slots_freed: u64,
-    /// Held and booked slots in the range, left as they are: the professional decides what to do with them.
-    bookings_to_handle: Vec<SlotView>,
+    /// The free slots of the range freed, and its held and booked ones, left for the professional to handle.
+    #[serde(flatten)]
+    cleared: ClearedView,
 }
 
 /// An instant (RFC 3339) or a date, read in `zone` as the start of that day — or, for `end_of_day`, the start
@@ -126,11 +125,7 @@ pub async fn create(
     tracing::info!(absence_id = %absence.id, kept = effects.kept.len(), "absence recorded");
     let change = Change { action: "absence.create", target_type: "absence", target_ids: &[&absence.id], detail: None };
     audit::changed(&state, &caller, change).await;
-    let body = AbsenceCreated {
-        absence: AbsenceView::from(&absence),
-        slots_freed: effects.rule_slots_removed + effects.other_slots_withdrawn,
-        bookings_to_handle: effects.kept.iter().map(SlotView::from).collect(),
-    };
+    let body = AbsenceCreated { absence: AbsenceView::from(&absence), cleared: ClearedView::from(&effects) };
     let location = format!("/api/v1/absences/{}", absence.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(body)))
 }

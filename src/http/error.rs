@@ -156,6 +156,21 @@ impl From<domain::Error> for ApiError {
     }
 }
 
+/// Account errors (the console's account pages): refusals as field errors, a taken login as a conflict.
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(error: crate::accounts::AccountError) -> Self {
+        use crate::accounts::AccountError;
+        match error {
+            AccountError::Invalid(error) => error.into(),
+            AccountError::Store(StoreError::Conflict(_)) => {
+                ApiError::Conflict("An account with this login exists already.".into())
+            }
+            AccountError::Store(error) => error.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -163,6 +178,10 @@ impl From<StoreError> for ApiError {
             StoreError::SlotOverlap { index } => ApiError::SlotOverlap(vec![FieldError::new(
                 format!("slots[{index}]"),
                 "overlaps another slot of this professional",
+            )]),
+            StoreError::Deactivated { index } => ApiError::Validation(vec![FieldError::new(
+                format!("slots[{index}]"),
+                "its professional or practice has just been deactivated",
             )]),
             StoreError::SlotNotFree { status } => {
                 ApiError::Conflict(format!("The slot is {} and cannot be changed this way.", status.as_str()))

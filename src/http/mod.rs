@@ -50,11 +50,12 @@ use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::access::Caller;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::slot::SlotRules;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use error::ApiError;
 
 /// What every handler can reach.
@@ -168,9 +169,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
         .routes(routes!(practices::create, practices::list))
-        .routes(routes!(practices::get_one))
+        .routes(routes!(practices::get_one, practices::update))
+        .routes(routes!(practices::deactivate))
+        .routes(routes!(practices::reactivate))
         .routes(routes!(professionals::create, professionals::list))
-        .routes(routes!(professionals::get_one))
+        .routes(routes!(professionals::get_one, professionals::update))
+        .routes(routes!(professionals::deactivate))
+        .routes(routes!(professionals::reactivate))
         .routes(routes!(slots::publish, slots::list))
         .routes(routes!(slots::get_one, slots::withdraw))
         .routes(routes!(api_keys::create, api_keys::list))
@@ -220,6 +225,23 @@ async fn drop_unfit_request_id(
         request.headers_mut().remove("x-request-id");
     }
     next.run(request).await
+}
+
+/// Admins and coordinators manage the directory (practices, professionals); `what` names the resource refused.
+pub fn directory_manager(caller: &Caller, what: &str) -> Result<(), ApiError> {
+    if caller.may_manage_directory() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("Only admins and coordinators manage {what}.")))
+    }
+}
+
+/// The store's "not found", in the words of the resource asked for; other errors as usual.
+pub fn found_or(error: StoreError, missing: impl FnOnce() -> ApiError) -> ApiError {
+    match error {
+        StoreError::NotFound => missing(),
+        other => other.into(),
+    }
 }
 
 /// Professionals and practices read at most once per request (a batch, a list), however many rows name them.

@@ -1,4 +1,5 @@
-//! `/api/v1/practices`: create (admin, coordinator), read and list (every role).
+//! `/api/v1/practices`: create, edit, deactivate and reactivate (admin, coordinator), read and list (every role).
+//! A practice is never deleted — bookings name it; a deactivated one offers nothing (see migration 0016).
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -7,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Change};
 use super::extract::{Json, Query};
-use super::views::{PageInfo, PracticeView};
-use super::{ApiError, AppState, new_id, page};
+use super::views::{ClearedView, PageInfo, PracticeView};
+use super::{ApiError, AppState, directory_manager, found_or, new_id, page};
 use crate::domain::access::Caller;
 use crate::domain::geo::Departement;
-use crate::domain::practice::{Practice, PracticeInput};
+use crate::domain::practice::{Practice, PracticeInput, PracticePatch};
 use crate::store::PracticeFilter;
 
 #[utoipa::path(post, path = "/api/v1/practices", tag = "practices", request_body = PracticeInput,
@@ -58,6 +59,8 @@ pub fn not_found(id: &str) -> ApiError {
 pub struct ListParams {
     /// Only practices of this département.
     departement: Option<String>,
+    /// Only active (`true`) or deactivated (`false`) practices; both when absent.
+    active: Option<bool>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -83,10 +86,83 @@ pub async fn list(
         }
         None => None,
     };
-    let filter = PracticeFilter { departement, page: page.clone() };
+    let filter = PracticeFilter { departement, active: params.active, page: page.clone() };
     let practices = state.store.list_practices(&filter).await?;
     Ok(axum::Json(PracticeList {
         page: PageInfo::after(page.limit, page.offset, practices.len()),
         practices: practices.iter().map(PracticeView::from).collect(),
     }))
+}
+
+#[utoipa::path(patch, path = "/api/v1/practices/{id}", tag = "practices", request_body = PracticePatch,
+    security(("api_key" = [])), params(("id" = String, Path, description = "Practice id")),
+    responses((status = 200, body = PracticeView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem), (status = 422, body = super::error::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<PracticePatch>, ApiError>,
+) -> Result<axum::Json<PracticeView>, ApiError> {
+    directory_manager(&caller, "practices")?;
+    let Json(patch) = body?;
+    let current = state.store.get_practice(&id).await?.ok_or_else(|| not_found(&id))?;
+    let edited = current.edit(patch)?;
+    state.store.update_practice(&edited).await.map_err(|e| found_or(e, || not_found(&id)))?;
+    tracing::info!(practice_id = %id, "practice updated");
+    let change = Change { action: "practice.update", target_type: "practice", target_ids: &[&id], detail: None };
+    audit::changed(&state, &caller, change).await;
+    Ok(axum::Json(PracticeView::from(&edited)))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PracticeDeactivated {
+    practice: PracticeView,
+    /// Its future free slots withdrawn, and its bookings still to come, left to be honoured or cancelled.
+    #[serde(flatten)]
+    cleared: ClearedView,
+}
+
+#[utoipa::path(post, path = "/api/v1/practices/{id}/deactivate", tag = "practices", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Practice id")),
+    responses((status = 200, body = PracticeDeactivated), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PracticeDeactivated>, ApiError> {
+    directory_manager(&caller, "practices")?;
+    let cleared =
+        state.store.deactivate_practice(&id, state.clock.now()).await.map_err(|e| found_or(e, || not_found(&id)))?;
+    let practice = state.store.get_practice(&id).await?.ok_or_else(|| not_found(&id))?;
+    let cleared = ClearedView::from(&cleared);
+    tracing::info!(practice_id = %id, freed = cleared.slots_freed, "practice deactivated");
+    let detail = Some(deactivation_detail(&cleared));
+    let change = Change { action: "practice.deactivate", target_type: "practice", target_ids: &[&id], detail };
+    audit::changed(&state, &caller, change).await;
+    Ok(axum::Json(PracticeDeactivated { practice: PracticeView::from(&practice), cleared }))
+}
+
+/// What the audit trail keeps of a deactivation: counts, never whom the bookings are for.
+pub fn deactivation_detail(cleared: &ClearedView) -> String {
+    format!("{} free slots withdrawn, {} bookings to handle", cleared.slots_freed, cleared.bookings_to_handle.len())
+}
+
+#[utoipa::path(post, path = "/api/v1/practices/{id}/reactivate", tag = "practices", security(("api_key" = [])),
+    params(("id" = String, Path, description = "Practice id")),
+    responses((status = 200, body = PracticeView), (status = 403, body = super::error::Problem),
+              (status = 404, body = super::error::Problem)))]
+pub async fn reactivate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PracticeView>, ApiError> {
+    directory_manager(&caller, "practices")?;
+    state.store.reactivate_practice(&id).await.map_err(|e| found_or(e, || not_found(&id)))?;
+    let practice = state.store.get_practice(&id).await?.ok_or_else(|| not_found(&id))?;
+    tracing::info!(practice_id = %id, "practice reactivated");
+    let change = Change { action: "practice.reactivate", target_type: "practice", target_ids: &[&id], detail: None };
+    audit::changed(&state, &caller, change).await;
+    Ok(axum::Json(PracticeView::from(&practice)))
 }

@@ -108,6 +108,7 @@ impl MaterializedView {
                         SkipReason::Overlap => "overlap",
                         SkipReason::Absence => "absence",
                         SkipReason::AlreadyPresent => "already_present",
+                        SkipReason::Deactivated => "deactivated",
                     },
                 })
                 .collect(),
@@ -137,11 +138,8 @@ async fn check_rule_targets(state: &AppState, caller: &Caller, input: &RuleInput
         (None, _) => v.push("professional_id", format!("no professional with id {:?}", input.professional_id)),
         (_, None) => v.push("practice_id", format!("no practice with id {:?}", input.practice_id)),
         (Some(pro), Some(prac)) => {
-            if !pro.practice_ids.contains(&prac.id) {
-                v.push("practice_id", "this professional does not work at this practice");
-            }
-            if input.modality == Modality::HomeVisit && pro.home_visit_radius_km.is_none() {
-                v.push("modality", "this professional has no home-visit radius (home_visit_radius_km)");
+            for (field, message) in pro.publishing_obstacles(prac, input.modality) {
+                v.push(field, message);
             }
         }
     }

@@ -16,7 +16,7 @@ use super::views::{PageInfo, SlotView};
 use super::{ApiError, AppState, Lookups, new_id, page};
 use crate::domain::Validator;
 use crate::domain::access::{Caller, Scope};
-use crate::domain::slot::{Modality, Slot, SlotInput, SlotStatus, check_times};
+use crate::domain::slot::{Slot, SlotInput, SlotStatus, check_times};
 use crate::store::SlotFilter;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,11 +75,8 @@ pub async fn publish(
             v.absorb(item);
             continue;
         };
-        if !professional.practice_ids.contains(&practice.id) {
-            item.push("practice_id", "this professional does not work at this practice");
-        }
-        if input.modality == Modality::HomeVisit && professional.home_visit_radius_km.is_none() {
-            item.push("modality", "this professional has no home-visit radius (home_visit_radius_km)");
+        for (field, message) in professional.publishing_obstacles(&practice, input.modality) {
+            item.push(field, message);
         }
         slots.push(Slot {
             modality: input.modality,

@@ -8,6 +8,7 @@ use crate::domain::practice::{Practice, PracticeKind};
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Modality, Slot, SlotStatus, Visibility};
 use crate::domain::time::{local_rfc3339, utc_rfc3339};
+use crate::store::ClearedSlots;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PracticeView {
@@ -23,6 +24,9 @@ pub struct PracticeView {
     pub timezone: String,
     pub phone: Option<String>,
     pub created_at: String,
+    /// False once deactivated: nothing of it is offered, published or materialised.
+    pub active: bool,
+    pub deactivated_at: Option<String>,
 }
 
 impl From<&Practice> for PracticeView {
@@ -40,6 +44,8 @@ impl From<&Practice> for PracticeView {
             timezone: p.timezone.name().to_string(),
             phone: p.phone.clone(),
             created_at: utc_rfc3339(p.created_at),
+            active: p.is_active(),
+            deactivated_at: p.deactivated_at.map(utc_rfc3339),
         }
     }
 }
@@ -64,6 +70,9 @@ pub struct ProfessionalView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub created_at: String,
+    /// False once deactivated: nothing of theirs is offered, published or materialised.
+    pub active: bool,
+    pub deactivated_at: Option<String>,
 }
 
 impl ProfessionalView {
@@ -90,6 +99,26 @@ impl ProfessionalView {
             email: p.email.clone(),
             phone: p.phone.clone(),
             created_at: utc_rfc3339(p.created_at),
+            active: p.is_active(),
+            deactivated_at: p.deactivated_at.map(utc_rfc3339),
+        }
+    }
+}
+
+/// What an absence, a deactivation or leaving a practice did to the future slots it covers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClearedView {
+    /// Free slots removed or withdrawn.
+    pub slots_freed: u64,
+    /// Booked slots and live holds, left as they are: a person decides what becomes of them.
+    pub bookings_to_handle: Vec<SlotView>,
+}
+
+impl From<&ClearedSlots> for ClearedView {
+    fn from(c: &ClearedSlots) -> Self {
+        ClearedView {
+            slots_freed: c.rule_slots_removed + c.other_slots_withdrawn,
+            bookings_to_handle: c.kept.iter().map(SlotView::from).collect(),
         }
     }
 }

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::config::DatabaseSettings;
+use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
@@ -48,6 +49,9 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0}")]
     MissingReference(String),
+    /// Slot `index` of a batch names a deactivated professional or practice (deactivated meanwhile).
+    #[error("slot {index} names a deactivated professional or practice")]
+    Deactivated { index: usize },
     /// The slot is not free (held, booked, withdrawn, started, or its professional is absent).
     #[error("slot unavailable")]
     SlotUnavailable,
@@ -108,6 +112,8 @@ pub struct Page {
 #[derive(Debug, Clone, Default)]
 pub struct PracticeFilter {
     pub departement: Option<String>,
+    /// Only active (`true`) or deactivated (`false`) practices.
+    pub active: Option<bool>,
     pub page: Page,
 }
 
@@ -120,6 +126,8 @@ pub struct ProfessionalFilter {
     pub practice_id: Option<String>,
     pub profession: Option<String>,
     pub skill: Option<String>,
+    /// Only active (`true`) or deactivated (`false`) professionals.
+    pub active: Option<bool>,
     pub page: Page,
 }
 
@@ -154,6 +162,8 @@ pub enum SkipReason {
     Overlap,
     /// The professional is absent then.
     Absence,
+    /// The professional or the practice is deactivated.
+    Deactivated,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -213,9 +223,9 @@ pub struct RuleReplaced {
     pub outcome: Vec<Option<SkipReason>>,
 }
 
-/// What declaring an absence did to the professional's slots.
+/// What an absence or a deactivation did to the slots it covers.
 #[derive(Debug, Clone, Default)]
-pub struct AbsenceEffects {
+pub struct ClearedSlots {
     pub rule_slots_removed: u64,
     pub other_slots_withdrawn: u64,
     /// Held and booked slots in the absence: left as they are, for the professional to handle.
@@ -236,12 +246,31 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_practice(&self, practice: &Practice) -> Result<(), StoreError>;
     async fn get_practice(&self, id: &str) -> Result<Option<Practice>, StoreError>;
     async fn list_practices(&self, filter: &PracticeFilter) -> Result<Vec<Practice>, StoreError>;
+    /// Replaces a practice's details (the search journal tells every index); [`StoreError::NotFound`] if unknown.
+    async fn update_practice(&self, practice: &Practice) -> Result<(), StoreError>;
+    /// Closes a practice: in one transaction, marks it deactivated (keeping the first instant), removes its
+    /// future free rule slots, withdraws its other future free slots, and reports the booked and held ones left.
+    async fn deactivate_practice(&self, id: &str, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError>;
+    /// Opens a practice again (rules fill it again at their next pass).
+    async fn reactivate_practice(&self, id: &str) -> Result<(), StoreError>;
 
     async fn insert_professional(&self, professional: &Professional) -> Result<(), StoreError>;
     async fn get_professional(&self, id: &str) -> Result<Option<Professional>, StoreError>;
     async fn list_professionals(&self, filter: &ProfessionalFilter) -> Result<Vec<Professional>, StoreError>;
+    /// Replaces a professional's details, skills and practices in one transaction. Future free slots at a
+    /// practice left are cleared (as by a deactivation); leaving a practice an undeleted rule publishes at is
+    /// [`StoreError::Conflict`], and nothing is written.
+    async fn update_professional(
+        &self,
+        professional: &Professional,
+        now: DateTime<Utc>,
+    ) -> Result<ClearedSlots, StoreError>;
+    /// Takes a professional out of the offer, like [`Store::deactivate_practice`] for a practice.
+    async fn deactivate_professional(&self, id: &str, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError>;
+    async fn reactivate_professional(&self, id: &str) -> Result<(), StoreError>;
 
-    /// Inserts all slots or none; [`StoreError::SlotOverlap`] names the first slot that overlaps.
+    /// Inserts all slots or none; [`StoreError::SlotOverlap`] names the first slot that overlaps,
+    /// [`StoreError::Deactivated`] the first whose professional or practice is deactivated.
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError>;
     async fn get_slot(&self, id: &str) -> Result<Option<Slot>, StoreError>;
     async fn list_slots(&self, filter: &SlotFilter) -> Result<Vec<Slot>, StoreError>;
@@ -278,7 +307,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an absence; in the same transaction removes free rule slots and withdraws free one-off slots in
     /// its range, and reports the held and booked ones it leaves alone.
-    async fn insert_absence(&self, absence: &Absence, now: DateTime<Utc>) -> Result<AbsenceEffects, StoreError>;
+    async fn insert_absence(&self, absence: &Absence, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError>;
     async fn get_absence(&self, id: &str) -> Result<Option<Absence>, StoreError>;
     async fn list_absences(&self, filter: &ScopeFilter) -> Result<Vec<Absence>, StoreError>;
     async fn delete_absence(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
@@ -328,7 +357,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<u32>, StoreError>;
     /// A successful login clears the failures and the lock.
     async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError>;
-    /// Sets a new password and ends the user's sessions but `keep_session` (the one that changed it).
+    /// Every console account, by login.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Changes a user's role (and professional), with its principal's, in one transaction.
+    async fn update_user_access(&self, id: &str, role: Role, professional_id: Option<&str>) -> Result<(), StoreError>;
+    /// Disables (`Some`: every session ends at once) or enables (`None`) an account.
+    async fn set_user_disabled(
+        &self,
+        id: &str,
+        disabled_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Sets a new password, lifts any lock-out, and ends the user's sessions but `keep_session` (the one that
+    /// changed it; `""` ends them all, as after a reset); [`StoreError::NotFound`] for an unknown user.
     async fn set_password(
         &self,
         user_id: &str,

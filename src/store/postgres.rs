@@ -19,10 +19,11 @@ use super::rows::{
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, Cancellation, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
+    BookingFilter, Cancellation, ClearedSlots, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
     ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
+use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
@@ -169,6 +170,7 @@ impl_store!(PostgresStore, Postgres, "postgres", {
         professionals.sort_unstable();
         professionals.dedup();
         Self::lock_professionals(&mut tx, &professionals).await?;
+        Self::refuse_deactivated(&mut tx, slots).await?;
         for (index, slot) in slots.iter().enumerate() {
             if let Err(error) = Self::insert_slot(&mut tx, slot).await {
                 return Err(if is_exclusion_violation(&error) {

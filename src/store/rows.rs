@@ -53,6 +53,7 @@ pub struct PracticeRow {
     timezone: String,
     phone: Option<String>,
     created_at: DateTime<Utc>,
+    deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<PracticeRow> for Practice {
@@ -71,6 +72,7 @@ impl TryFrom<PracticeRow> for Practice {
             lon: r.lon,
             phone: r.phone,
             created_at: r.created_at,
+            deactivated_at: r.deactivated_at,
         })
     }
 }
@@ -93,6 +95,7 @@ pub struct ProfessionalRow {
     email: Option<String>,
     phone: Option<String>,
     created_at: DateTime<Utc>,
+    deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl From<ProfessionalRow> for Professional {
@@ -114,6 +117,7 @@ impl From<ProfessionalRow> for Professional {
             email: r.email,
             phone: r.phone,
             created_at: r.created_at,
+            deactivated_at: r.deactivated_at,
         }
     }
 }

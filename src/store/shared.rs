@@ -104,6 +104,71 @@ macro_rules! impl_store {
                 Ok(absent.map(|_| SkipReason::Absence))
             }
 
+            /// Whether a professional at a practice may not offer slots (either is deactivated), inside the
+            /// caller's transaction, after the professional's lock: a deactivation commits before or after it.
+            async fn deactivated_pair(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                professional_id: &str,
+                practice_id: &str,
+            ) -> Result<bool, StoreError> {
+                let found: Option<i32> = sqlx::query_scalar(sql::DEACTIVATED_PAIR)
+                    .bind(professional_id)
+                    .bind(practice_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                Ok(found.is_some())
+            }
+
+            /// Refuses a batch naming a deactivated professional or practice ([`StoreError::Deactivated`]).
+            async fn refuse_deactivated(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                slots: &[Slot],
+            ) -> Result<(), StoreError> {
+                let mut checked = std::collections::HashSet::new();
+                for (index, slot) in slots.iter().enumerate() {
+                    if checked.insert((&slot.professional_id, &slot.practice_id))
+                        && Self::deactivated_pair(tx, &slot.professional_id, &slot.practice_id).await?
+                    {
+                        return Err(StoreError::Deactivated { index });
+                    }
+                }
+                Ok(())
+            }
+
+            /// Clears the future free slots of a professional and/or at a practice (inside the caller's
+            /// transaction): rule slots removed, so that rules fill the time again later; one-off slots
+            /// withdrawn; booked slots and live holds left and reported.
+            async fn clear_future_slots(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                professional_id: Option<&str>,
+                practice_id: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<ClearedSlots, StoreError> {
+                let removed = sqlx::query(sql::REMOVE_FUTURE_FREE_RULE_SLOTS_OF)
+                    .bind(professional_id)
+                    .bind(practice_id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                let withdrawn = sqlx::query(sql::WITHDRAW_FUTURE_FREE_SLOTS_OF)
+                    .bind(professional_id)
+                    .bind(practice_id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+                let kept: Vec<SlotRow> = sqlx::query_as(sql::FUTURE_HELD_OR_BOOKED_OF)
+                    .bind(professional_id)
+                    .bind(practice_id)
+                    .bind(now)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                Ok(ClearedSlots {
+                    rule_slots_removed: removed.rows_affected(),
+                    other_slots_withdrawn: withdrawn.rows_affected(),
+                    kept: convert(kept)?,
+                })
+            }
+
             /// Inserts a rule's slots inside the caller's transaction (which holds the professional's lock): each
             /// is inserted, or skipped because the rule already produced it, or because of an overlap or absence.
             async fn materialize_in_tx(
@@ -123,10 +188,21 @@ macro_rules! impl_store {
                         sqlx::query_scalar(sql::RULE_SLOT_STARTS).bind(rule_id).bind(earliest).fetch_all(&mut **tx).await?;
                     present.extend(starts.into_iter().map(|start| (rule_id.clone(), start)));
                 }
+                let mut deactivated = std::collections::HashMap::new();
+                for slot in slots {
+                    let pair = (slot.professional_id.as_str(), slot.practice_id.as_str());
+                    if !deactivated.contains_key(&pair) {
+                        deactivated.insert(pair, Self::deactivated_pair(tx, pair.0, pair.1).await?);
+                    }
+                }
                 let mut outcome = Vec::with_capacity(slots.len());
                 for slot in slots {
                     if present.contains(&(slot.rule_id.clone(), slot.start)) {
                         outcome.push(Some(SkipReason::AlreadyPresent));
+                        continue;
+                    }
+                    if deactivated[&(slot.professional_id.as_str(), slot.practice_id.as_str())] {
+                        outcome.push(Some(SkipReason::Deactivated));
                         continue;
                     }
                     let obstacle = Self::rule_slot_obstacle(tx, slot).await?;
@@ -136,6 +212,27 @@ macro_rules! impl_store {
                     outcome.push(obstacle);
                 }
                 Ok(outcome)
+            }
+
+            /// A professional's columns as `$1`–`$13` (creation and change alike).
+            fn bind_professional<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                p: &'q Professional,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(&p.id)
+                    .bind(&p.rpps)
+                    .bind(&p.adeli)
+                    .bind(&p.first_name)
+                    .bind(&p.last_name)
+                    .bind(&p.profession)
+                    .bind(p.accepts_new_patients)
+                    .bind(p.accepts_overbooking)
+                    .bind(p.home_visit_radius_km)
+                    .bind(&p.email)
+                    .bind(&p.phone)
+                    .bind(p.min_patient_age_months.map(|m| m as i32))
+                    .bind(p.max_patient_age_months.map(|m| m as i32))
             }
 
             fn bind_rule<'q>(
@@ -210,28 +307,57 @@ macro_rules! impl_store {
                     .bind(&f.departement)
                     .bind(f.page.limit)
                     .bind(f.page.offset)
+                    .bind(f.active)
                     .fetch_all(&self.pool)
                     .await?;
                 convert(rows)
             }
 
+            async fn update_practice(&self, p: &Practice) -> Result<(), StoreError> {
+                let updated: Option<String> = sqlx::query_scalar(sql::UPDATE_PRACTICE)
+                    .bind(&p.id)
+                    .bind(&p.name)
+                    .bind(p.kind.as_str())
+                    .bind(&p.address)
+                    .bind(&p.postal_code)
+                    .bind(&p.commune)
+                    .bind(&p.departement)
+                    .bind(p.lat)
+                    .bind(p.lon)
+                    .bind(p.timezone.name())
+                    .bind(&p.phone)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                updated.map(|_| ()).ok_or(StoreError::NotFound)
+            }
+
+            async fn deactivate_practice(&self, id: &str, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // The practice's professionals' locks first, as publishers take them: a batch for this practice
+                // commits before the slots are cleared, or meets the deactivation when it checks.
+                let staff: Vec<String> = sqlx::query_scalar(sql::PRACTICE_STAFF).bind(id).fetch_all(&mut *tx).await?;
+                let staff: Vec<&str> = staff.iter().map(String::as_str).collect();
+                Self::lock_professionals(&mut tx, &staff).await?;
+                let found: Option<String> =
+                    sqlx::query_scalar(sql::DEACTIVATE_PRACTICE).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let cleared = Self::clear_future_slots(&mut tx, None, Some(id), now).await?;
+                tx.commit().await?;
+                Ok(cleared)
+            }
+
+            async fn reactivate_practice(&self, id: &str) -> Result<(), StoreError> {
+                let found: Option<String> =
+                    sqlx::query_scalar(sql::REACTIVATE_PRACTICE).bind(id).fetch_optional(&self.pool).await?;
+                found.map(|_| ()).ok_or(StoreError::NotFound)
+            }
+
             async fn insert_professional(&self, p: &Professional) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::INSERT_PROFESSIONAL)
-                    .bind(&p.id)
-                    .bind(&p.rpps)
-                    .bind(&p.adeli)
-                    .bind(&p.first_name)
-                    .bind(&p.last_name)
-                    .bind(&p.profession)
-                    .bind(p.accepts_new_patients)
-                    .bind(p.accepts_overbooking)
-                    .bind(p.home_visit_radius_km)
-                    .bind(&p.email)
-                    .bind(&p.phone)
+                Self::bind_professional(sqlx::query(sql::INSERT_PROFESSIONAL), p)
                     .bind(p.created_at)
-                    .bind(p.min_patient_age_months.map(|m| m as i32))
-                    .bind(p.max_patient_age_months.map(|m| m as i32))
                     .execute(&mut *tx)
                     .await?;
                 for skill in &p.skills {
@@ -263,9 +389,64 @@ macro_rules! impl_store {
                     .bind(&f.within_practices_of_key)
                     .bind(f.page.limit)
                     .bind(f.page.offset)
+                    .bind(f.active)
                     .fetch_all(&self.pool)
                     .await?;
                 Ok(rows.into_iter().map(Professional::from).collect())
+            }
+
+            async fn update_professional(&self, p: &Professional, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &[p.id.as_str()]).await?;
+                let updated = Self::bind_professional(sqlx::query(sql::UPDATE_PROFESSIONAL), p).execute(&mut *tx).await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query(sql::DELETE_PROFESSIONAL_SKILLS).bind(&p.id).execute(&mut *tx).await?;
+                for skill in &p.skills {
+                    sqlx::query(sql::INSERT_PROFESSIONAL_SKILL).bind(&p.id).bind(skill).execute(&mut *tx).await?;
+                }
+                let before: Vec<String> =
+                    sqlx::query_scalar(sql::PROFESSIONAL_PRACTICE_IDS).bind(&p.id).fetch_all(&mut *tx).await?;
+                let mut cleared = ClearedSlots::default();
+                for left in before.iter().filter(|id| !p.practice_ids.contains(id)) {
+                    let rule: Option<String> =
+                        sqlx::query_scalar(sql::RULE_AT_PRACTICE).bind(&p.id).bind(left).fetch_optional(&mut *tx).await?;
+                    if let Some(rule) = rule {
+                        return Err(StoreError::Conflict(format!(
+                            "availability rule {rule} publishes at practice {left}: delete it before leaving the practice"
+                        )));
+                    }
+                    sqlx::query(sql::DELETE_PROFESSIONAL_PRACTICE).bind(&p.id).bind(left).execute(&mut *tx).await?;
+                    let at_left = Self::clear_future_slots(&mut tx, Some(&p.id), Some(left), now).await?;
+                    cleared.rule_slots_removed += at_left.rule_slots_removed;
+                    cleared.other_slots_withdrawn += at_left.other_slots_withdrawn;
+                    cleared.kept.extend(at_left.kept);
+                }
+                for joined in p.practice_ids.iter().filter(|id| !before.contains(id)) {
+                    sqlx::query(sql::INSERT_PROFESSIONAL_PRACTICE).bind(&p.id).bind(joined).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(cleared)
+            }
+
+            async fn deactivate_professional(&self, id: &str, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError> {
+                let mut tx = self.begin_write().await?;
+                Self::lock_professionals(&mut tx, &[id]).await?;
+                let found: Option<String> =
+                    sqlx::query_scalar(sql::DEACTIVATE_PROFESSIONAL).bind(id).bind(now).fetch_optional(&mut *tx).await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let cleared = Self::clear_future_slots(&mut tx, Some(id), None, now).await?;
+                tx.commit().await?;
+                Ok(cleared)
+            }
+
+            async fn reactivate_professional(&self, id: &str) -> Result<(), StoreError> {
+                let found: Option<String> =
+                    sqlx::query_scalar(sql::REACTIVATE_PROFESSIONAL).bind(id).fetch_optional(&self.pool).await?;
+                found.map(|_| ()).ok_or(StoreError::NotFound)
             }
 
             async fn get_slot(&self, id: &str) -> Result<Option<Slot>, StoreError> {
@@ -469,7 +650,7 @@ macro_rules! impl_store {
                 Ok(outcome)
             }
 
-            async fn insert_absence(&self, a: &Absence, now: DateTime<Utc>) -> Result<AbsenceEffects, StoreError> {
+            async fn insert_absence(&self, a: &Absence, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError> {
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &[a.professional_id.as_str()]).await?;
                 sqlx::query(sql::INSERT_ABSENCE)
@@ -505,7 +686,7 @@ macro_rules! impl_store {
                     .fetch_all(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(AbsenceEffects {
+                Ok(ClearedSlots {
                     rule_slots_removed: removed.rows_affected(),
                     other_slots_withdrawn: withdrawn.rows_affected(),
                     kept: convert(kept)?,
@@ -982,8 +1163,66 @@ macro_rules! impl_store {
                 now: DateTime<Utc>,
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::SET_PASSWORD).bind(user_id).bind(password_hash).bind(now).execute(&mut *tx).await?;
+                let found: Option<String> = sqlx::query_scalar(sql::SET_PASSWORD)
+                    .bind(user_id)
+                    .bind(password_hash)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
                 sqlx::query(sql::END_OTHER_SESSIONS).bind(user_id).bind(keep_session).bind(now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+                let rows: Vec<UserRow> = sqlx::query_as(sql::LIST_USERS).fetch_all(&self.pool).await?;
+                convert(rows)
+            }
+
+            async fn update_user_access(
+                &self,
+                id: &str,
+                role: Role,
+                professional_id: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let found: Option<String> = sqlx::query_scalar(sql::UPDATE_USER_ACCESS)
+                    .bind(id)
+                    .bind(role.as_str())
+                    .bind(professional_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query(sql::UPDATE_PRINCIPAL_ACCESS)
+                    .bind(id)
+                    .bind(role.as_str())
+                    .bind(professional_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_user_disabled(
+                &self,
+                id: &str,
+                disabled_at: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                let found: Option<String> =
+                    sqlx::query_scalar(sql::SET_USER_DISABLED).bind(id).bind(disabled_at).fetch_optional(&mut *tx).await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                if disabled_at.is_some() {
+                    sqlx::query(sql::END_USER_SESSIONS).bind(id).bind(now).execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

@@ -8,14 +8,59 @@ pub const INSERT_PRACTICE: &str = "INSERT INTO practices \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 pub const GET_PRACTICE: &str = "SELECT id, name, kind, address, postal_code, commune, departement, lat, lon, \
-    timezone, phone, created_at FROM practices WHERE id = $1";
+    timezone, phone, created_at, deactivated_at FROM practices WHERE id = $1";
 pub const LIST_PRACTICES: &str = "SELECT id, name, kind, address, postal_code, commune, departement, lat, lon, \
-    timezone, phone, created_at FROM practices \
-    WHERE ($1 IS NULL OR departement = $1) ORDER BY name, id LIMIT $2 OFFSET $3";
+    timezone, phone, created_at, deactivated_at FROM practices \
+    WHERE ($1 IS NULL OR departement = $1) AND ($4 IS NULL OR (deactivated_at IS NULL) = $4) \
+    ORDER BY name, id LIMIT $2 OFFSET $3";
+pub const UPDATE_PRACTICE: &str = "UPDATE practices SET name = $2, kind = $3, address = $4, postal_code = $5, \
+    commune = $6, departement = $7, lat = $8, lon = $9, timezone = $10, phone = $11 WHERE id = $1 RETURNING id";
 
+// --- deactivation ------------------------------------------------------------------------------------------
+// A deactivated practice or professional keeps its rows (bookings name them); the statements that offer, hold,
+// book, publish and materialise slots test `deactivated_at` themselves.
+
+/// Deactivating twice keeps the first instant.
+pub const DEACTIVATE_PRACTICE: &str =
+    "UPDATE practices SET deactivated_at = COALESCE(deactivated_at, $2) WHERE id = $1 RETURNING id";
+pub const REACTIVATE_PRACTICE: &str = "UPDATE practices SET deactivated_at = NULL WHERE id = $1 RETURNING id";
+pub const DEACTIVATE_PROFESSIONAL: &str =
+    "UPDATE professionals SET deactivated_at = COALESCE(deactivated_at, $2) WHERE id = $1 RETURNING id";
+pub const REACTIVATE_PROFESSIONAL: &str = "UPDATE professionals SET deactivated_at = NULL WHERE id = $1 RETURNING id";
+
+/// Future free rule slots of a professional (`$1`) and/or at a practice (`$2`) are removed, so that the rules
+/// fill the time again on reactivation…
+pub const REMOVE_FUTURE_FREE_RULE_SLOTS_OF: &str = "DELETE FROM slots \
+    WHERE ($1 IS NULL OR professional_id = $1) AND ($2 IS NULL OR practice_id = $2) \
+    AND rule_id IS NOT NULL AND start_at >= $3 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $3)) \
+    AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = slots.id)";
+/// …and the other future free slots withdrawn (one-off slots are re-published deliberately).
+pub const WITHDRAW_FUTURE_FREE_SLOTS_OF: &str = "UPDATE slots SET status = 'withdrawn', hold_id = NULL, \
+    hold_expires_at = NULL, updated_at = $3 \
+    WHERE ($1 IS NULL OR professional_id = $1) AND ($2 IS NULL OR practice_id = $2) AND start_at >= $3 \
+    AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $3))";
+/// Booked slots and live holds still to come: left to be honoured (or cancelled by a person), and reported.
+pub const FUTURE_HELD_OR_BOOKED_OF: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
+    s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \
+    FROM slots s JOIN practices pr ON pr.id = s.practice_id \
+    WHERE ($1 IS NULL OR s.professional_id = $1) AND ($2 IS NULL OR s.practice_id = $2) AND s.start_at >= $3 \
+      AND (s.status = 'booked' OR (s.status = 'held' AND s.hold_expires_at > $3)) \
+    ORDER BY s.start_at, s.id";
+/// The professionals working at a practice, in id order (the order their locks are taken in).
+pub const PRACTICE_STAFF: &str =
+    "SELECT professional_id FROM professional_practices WHERE practice_id = $1 ORDER BY professional_id";
+/// Whether a professional (`$1`) at a practice (`$2`) may not publish: either is deactivated.
+pub const DEACTIVATED_PAIR: &str = "SELECT 1 FROM professionals p, practices c WHERE p.id = $1 AND c.id = $2 \
+    AND (p.deactivated_at IS NOT NULL OR c.deactivated_at IS NOT NULL)";
+/// An undeleted rule of a professional at a practice (a practice a rule publishes at cannot be left).
+pub const RULE_AT_PRACTICE: &str = "SELECT id FROM availability_rules WHERE professional_id = $1 \
+    AND practice_id = $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
+
+/// `$1`–`$13` as in [`UPDATE_PROFESSIONAL`] (one binding for both), then the creation instant.
 pub const INSERT_PROFESSIONAL: &str = "INSERT INTO professionals \
     (id, rpps, adeli, first_name, last_name, profession, accepts_new_patients, accepts_overbooking, \
-     home_visit_radius_km, email, phone, created_at, min_patient_age_months, max_patient_age_months) \
+     home_visit_radius_km, email, phone, min_patient_age_months, max_patient_age_months, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 pub const INSERT_PROFESSIONAL_SKILL: &str = "INSERT INTO professional_skills (professional_id, skill) VALUES ($1, $2)";
 pub const INSERT_PROFESSIONAL_PRACTICE: &str =
@@ -25,14 +70,23 @@ pub const GET_PROFESSIONAL: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name, 
     (SELECT string_agg(s.skill, ',') FROM professional_skills s WHERE s.professional_id = p.id) AS skills, \
     (SELECT string_agg(l.practice_id, ',') FROM professional_practices l WHERE l.professional_id = p.id) AS practice_ids, \
     p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, \
-    p.max_patient_age_months, p.email, p.phone, p.created_at \
+    p.max_patient_age_months, p.email, p.phone, p.created_at, p.deactivated_at \
     FROM professionals p WHERE p.id = $1";
+pub const UPDATE_PROFESSIONAL: &str = "UPDATE professionals SET rpps = $2, adeli = $3, first_name = $4, \
+    last_name = $5, profession = $6, accepts_new_patients = $7, accepts_overbooking = $8, \
+    home_visit_radius_km = $9, email = $10, phone = $11, min_patient_age_months = $12, \
+    max_patient_age_months = $13 WHERE id = $1";
+pub const DELETE_PROFESSIONAL_SKILLS: &str = "DELETE FROM professional_skills WHERE professional_id = $1";
+pub const PROFESSIONAL_PRACTICE_IDS: &str =
+    "SELECT practice_id FROM professional_practices WHERE professional_id = $1 ORDER BY practice_id";
+pub const DELETE_PROFESSIONAL_PRACTICE: &str =
+    "DELETE FROM professional_practices WHERE professional_id = $1 AND practice_id = $2";
 
 pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name, p.last_name, p.profession, \
     (SELECT string_agg(s.skill, ',') FROM professional_skills s WHERE s.professional_id = p.id) AS skills, \
     (SELECT string_agg(l.practice_id, ',') FROM professional_practices l WHERE l.professional_id = p.id) AS practice_ids, \
     p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, \
-    p.max_patient_age_months, p.email, p.phone, p.created_at \
+    p.max_patient_age_months, p.email, p.phone, p.created_at, p.deactivated_at \
     FROM professionals p \
     WHERE ($1 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l WHERE l.professional_id = p.id AND l.practice_id = $1)) \
       AND ($2 IS NULL OR p.profession = $2) \
@@ -40,6 +94,7 @@ pub const LIST_PROFESSIONALS: &str = "SELECT p.id, p.rpps, p.adeli, p.first_name
       AND ($4 IS NULL OR p.id = $4) \
       AND ($5 IS NULL OR EXISTS (SELECT 1 FROM professional_practices l JOIN api_key_practices k \
                                  ON k.practice_id = l.practice_id WHERE l.professional_id = p.id AND k.api_key_id = $5)) \
+      AND ($8 IS NULL OR (p.deactivated_at IS NULL) = $8) \
     ORDER BY p.last_name, p.first_name, p.id LIMIT $6 OFFSET $7";
 
 pub const INSERT_SLOT: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, modality, \
@@ -204,17 +259,23 @@ pub const LIST_ABSENCES: &str = "SELECT a.id, a.professional_id, a.start_at, a.e
 pub const DELETE_ABSENCE: &str =
     "UPDATE absences SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id";
 
-pub const LIST_ACTIVE_RULE_IDS: &str = "SELECT id FROM availability_rules WHERE deleted_at IS NULL ORDER BY id";
+/// The rules the horizon job runs: undeleted, of an active professional at an active practice.
+pub const LIST_ACTIVE_RULE_IDS: &str = "SELECT r.id FROM availability_rules r \
+    JOIN professionals p ON p.id = r.professional_id AND p.deactivated_at IS NULL \
+    JOIN practices c ON c.id = r.practice_id AND c.deactivated_at IS NULL \
+    WHERE r.deleted_at IS NULL ORDER BY r.id";
 
 // --- holds and bookings -----------------------------------------------------------------------------------
 
-// A slot may be held or booked when it is free (or its hold lapsed), has not started, and its professional is
-// not absent then. The conditional UPDATE on the slot row is the guarantee: concurrent requests serialise on it.
+// A slot may be held or booked when it is free (or its hold lapsed), has not started, its professional is not
+// absent then, and neither the professional nor the practice is deactivated. The conditional UPDATE on the slot row is the guarantee: concurrent requests serialise on it.
 
 pub const HOLD_SLOT: &str = "UPDATE slots SET status = 'held', hold_id = $2, hold_expires_at = $3, updated_at = $4 \
     WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $4)) AND start_at > $4 \
     AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
-    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) RETURNING id";
+    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
+    AND NOT EXISTS (SELECT 1 FROM professionals p WHERE p.id = slots.professional_id AND p.deactivated_at IS NOT NULL) \
+    AND NOT EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id AND c.deactivated_at IS NOT NULL) RETURNING id";
 
 pub const INSERT_HOLD: &str =
     "INSERT INTO holds (id, slot_id, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
@@ -231,7 +292,9 @@ pub const FREE_HELD_SLOT: &str = "UPDATE slots SET status = 'free', hold_id = NU
 pub const BOOK_FREE_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
     updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
     AND start_at > $2 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
-    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) RETURNING id";
+    AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
+    AND NOT EXISTS (SELECT 1 FROM professionals p WHERE p.id = slots.professional_id AND p.deactivated_at IS NOT NULL) \
+    AND NOT EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id AND c.deactivated_at IS NOT NULL) RETURNING id";
 
 pub const BOOK_HELD_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
     updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2 AND hold_expires_at > $3 \
@@ -362,15 +425,19 @@ pub const LIST_OUTBOX: &str = "SELECT id, booking_id, channel, recipient, kind, 
 pub const SNAPSHOT_PROFESSIONALS: &str = "SELECT p.id, p.first_name, p.last_name, p.profession, \
     p.home_visit_radius_km, p.min_patient_age_months, p.max_patient_age_months, p.accepts_overbooking, \
     (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills \
-    FROM professionals p WHERE p.id {ids1}";
-pub const SNAPSHOT_LINKS: &str =
-    "SELECT professional_id, practice_id FROM professional_practices WHERE professional_id {ids1}";
+    FROM professionals p WHERE p.deactivated_at IS NULL AND p.id {ids1}";
+/// Links to deactivated practices are left out: a search never offers them.
+pub const SNAPSHOT_LINKS: &str = "SELECT l.professional_id, l.practice_id FROM professional_practices l \
+    JOIN practices c ON c.id = l.practice_id AND c.deactivated_at IS NULL WHERE l.professional_id {ids1}";
 pub const SNAPSHOT_PRACTICES: &str = "SELECT id, name, address, postal_code, commune, phone, lat, lon, \
     departement, timezone FROM practices WHERE id IN \
     (SELECT practice_id FROM professional_practices WHERE professional_id {ids1})";
-/// Free and held slots, except those inside an absence (a search never offers them).
+/// Free and held slots, except those inside an absence or of a deactivated professional or practice (a search
+/// never offers them; a held one may come free again when its hold lapses).
 pub const SNAPSHOT_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
     s.modality, s.visibility, s.status, s.hold_expires_at FROM slots s \
+    JOIN professionals p ON p.id = s.professional_id AND p.deactivated_at IS NULL \
+    JOIN practices c ON c.id = s.practice_id AND c.deactivated_at IS NULL \
     WHERE s.status IN ('free', 'held') AND s.start_at >= $1 AND s.professional_id {ids2} \
       AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = s.professional_id \
                       AND a.deleted_at IS NULL AND a.start_at < s.end_at AND a.end_at > s.start_at)";
@@ -427,7 +494,16 @@ pub const CLAIM_LOGIN_ATTEMPT: &str = "UPDATE users SET \
         THEN $4 ELSE NULL END \
     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING CAST(failed_logins AS BIGINT)";
 pub const RECORD_LOGIN_SUCCESS: &str = "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1";
-pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1";
+/// A new password also lifts a lock-out (the user proved the old one, or an admin reset it).
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2, password_changed_at = $3, failed_logins = 0, \
+    locked_until = NULL WHERE id = $1 RETURNING id";
+pub const LIST_USERS: &str = "SELECT id, email, role, professional_id, password_hash, created_at, \
+    password_changed_at, disabled_at, failed_logins, locked_until FROM users ORDER BY email, id";
+pub const UPDATE_USER_ACCESS: &str = "UPDATE users SET role = $2, professional_id = $3 WHERE id = $1 RETURNING id";
+/// The user's principal follows: its holds and bookings are checked against the same role.
+pub const UPDATE_PRINCIPAL_ACCESS: &str = "UPDATE api_keys SET role = $2, professional_id = $3 WHERE user_id = $1";
+pub const SET_USER_DISABLED: &str = "UPDATE users SET disabled_at = $2 WHERE id = $1 RETURNING id";
+pub const END_USER_SESSIONS: &str = "UPDATE sessions SET ended_at = $2 WHERE user_id = $1 AND ended_at IS NULL";
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_digest, user_id, csrf_token, created_at, last_seen_at) \
     VALUES ($1, $2, $3, $4, $4)";
 pub const GET_SESSION: &str =

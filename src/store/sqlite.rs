@@ -18,10 +18,11 @@ use super::rows::{
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
-    AbsenceEffects, BookingFilter, Cancellation, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
+    BookingFilter, Cancellation, ClearedSlots, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
     ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
+use crate::domain::access::Role;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
@@ -162,6 +163,7 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     /// interleave with another publisher, so the check is as good as a constraint.
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        Self::refuse_deactivated(&mut tx, slots).await?;
         for (index, slot) in slots.iter().enumerate() {
             let overlap: Option<i32> = sqlx::query_scalar(sql::FIND_OVERLAP)
                 .bind(&slot.professional_id)

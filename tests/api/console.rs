@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::Duration;
-use snp::accounts::{LoginRefused, UserRequest, check_login, create_user};
+use snp::accounts::{LoginRefused, UserRequest, check_login, create_user_by_system};
 use snp::clock::Clock;
 use snp::domain::access::Role;
 
@@ -28,7 +28,7 @@ const SESSION: &str = "__Host-snp_session";
 async fn regulator(app: &TestApp, email: &str) {
     let request =
         UserRequest { email: email.into(), role: Role::Regulator, professional_id: None, password: PASSWORD.into() };
-    create_user(app.store.as_ref(), request, app.clock.now()).await.unwrap();
+    create_user_by_system(app.store.as_ref(), request, app.clock.now()).await.unwrap();
 }
 
 /// A browser: keeps the cookies the server sets.

@@ -5,7 +5,7 @@
 use axum::http::{Method, StatusCode};
 use chrono::Duration;
 use serde_json::json;
-use snp::accounts::{UserRequest, create_user};
+use snp::accounts::{UserRequest, create_user_by_system};
 use snp::clock::Clock;
 use snp::domain::access::Role;
 
@@ -49,19 +49,19 @@ pub async fn territory(app: &TestApp) -> Territory {
         (Role::Admin, "admin@example.fr", None),
     ] {
         let request = UserRequest { email: email.into(), role, professional_id, password: PASSWORD.into() };
-        create_user(app.store.as_ref(), request, app.clock.now()).await.unwrap();
+        create_user_by_system(app.store.as_ref(), request, app.clock.now()).await.unwrap();
     }
     Territory { practice, physio }
 }
 
 /// The page's own content (without the style and navigation), for failure messages.
-fn main_of(html: &str) -> &str {
+pub fn main_of(html: &str) -> &str {
     let start = html.find("<main").unwrap_or(0);
     let end = html.find("</main>").map(|e| e + 7).unwrap_or(html.len());
     &html[start..end]
 }
 
-async fn logged_in(app: &TestApp, email: &str) -> Browser {
+pub async fn logged_in(app: &TestApp, email: &str) -> Browser {
     let mut browser = Browser::default();
     let done = browser.login(app, email, PASSWORD).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", main_of(&done.text));
@@ -427,6 +427,15 @@ async fn the_coordinator_reads_the_audit_log_with_filters(app: TestApp) {
     assert!(other_day.text.contains("Aucun évènement pour ces filtres."));
     let bad = coordinator.get(&app, "/console/audit?day=hier").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // By login, and by target type: the coordinator's own logins only, then the professionals' events only.
+    let mine = coordinator.get(&app, "/console/audit?actor_id=Coordination%40example.fr").await;
+    assert!(mine.text.contains("<code>login.success</code>"), "{}", main_of(&mine.text));
+    assert!(!mine.text.contains("<code>slots.publish</code>") && !mine.text.contains("le système"));
+    let unknown = coordinator.get(&app, "/console/audit?actor_id=personne%40example.fr").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let about = coordinator.get(&app, "/console/audit?target_type=professional").await;
+    assert!(about.text.contains("<code>slots.publish</code>"), "{}", main_of(&about.text));
+    assert!(!about.text.contains("<code>login.success</code>") && !about.text.contains("<code>user.create</code>"));
     // The API answers coordinators too.
     let coordinator_key = app.key(Role::Coordinator, None, &[]).await;
     assert_eq!(app.get("/api/v1/audit", &coordinator_key).await.status, StatusCode::OK);

@@ -90,6 +90,7 @@ fn navigation(me: &ConsoleUser) -> Markup {
             ("/console/audit", "Journal d'audit"),
             ("/console/notifications", "Messages en échec"),
             ("/console/api-keys", "Clés d'API"),
+            ("/console/users", "Comptes"),
         ],
         Role::Publisher => &[],
     };
@@ -157,7 +158,7 @@ pub fn french_problem(code: &str, detail: &str, errors: Option<&[crate::domain::
             let fields: Vec<String> = errors
                 .unwrap_or_default()
                 .iter()
-                .map(|e| format!("{} : {}", field_label(&e.field), e.message))
+                .map(|e| format!("{} : {}", field_label(&e.field), french_message(&e.message)))
                 .collect();
             let intro = if code == "slot_overlap" {
                 "Ce créneau chevauche un créneau existant."
@@ -175,12 +176,14 @@ pub fn french_problem(code: &str, detail: &str, errors: Option<&[crate::domain::
     }
 }
 
-/// The French name of a form field the API names.
+/// The French name of a form field the API names (`slots[0].start` → "horaire", `skills[1]` → "compétences").
 fn field_label(field: &str) -> String {
     let last = field.rsplit('.').next().unwrap_or(field);
+    let last = last.split('[').next().unwrap_or(last);
     let label = match last {
         "first_name" => "prénom",
         "last_name" => "nom",
+        "name" => "nom",
         "birth_date" => "date de naissance",
         "phone" => "téléphone",
         "email" => "email",
@@ -192,10 +195,113 @@ fn field_label(field: &str) -> String {
         "within_hours" => "délai",
         "modality" => "modalité",
         "start" | "end" => "horaire",
-        "reason" => "motif d'annulation",
+        "reason" => "motif",
+        "kind" => "type",
+        "address" => "adresse",
+        "postal_code" => "code postal",
+        "commune" => "commune",
+        "timezone" => "fuseau horaire",
+        "rpps" => "RPPS",
+        "adeli" => "ADELI",
+        "profession" => "profession",
+        "skills" => "compétences",
+        "practice_ids" | "practice_id" => "lieu d'exercice",
+        "professional_id" => "professionnel",
+        "home_visit_radius_km" => "rayon des visites à domicile",
+        "weekdays" => "jours",
+        "start_time" => "heure de début",
+        "end_time" => "heure de fin",
+        "slot_minutes" => "durée des créneaux",
+        "valid_from" => "à partir du",
+        "valid_until" => "jusqu'au",
+        "from" => "du",
+        "to" => "au",
+        "password" | "new_password" => "mot de passe",
         other => other,
     };
     label.to_string()
+}
+
+/// A field message of the API (English, stable for clients) as the console's users read it. Messages not known
+/// here are shown as they are rather than hidden.
+fn french_message(message: &str) -> String {
+    let known = match message {
+        "must not be empty" => "à renseigner",
+        "must not contain control characters" => "contient des caractères non imprimables",
+        "a postal code has exactly 5 digits" => "5 chiffres exactement",
+        "latitude must be between -90 and 90" => "latitude entre -90 et 90",
+        "longitude must be between -180 and 180" => "longitude entre -180 et 180",
+        "an RPPS number has exactly 11 digits" => "11 chiffres exactement",
+        "an ADELI number has exactly 9 digits" => "9 chiffres exactement",
+        "this RPPS number's check digit is wrong (Luhn): check for a typing error" => {
+            "la clé du numéro est fausse : vérifiez la saisie"
+        }
+        "give either an RPPS or an ADELI number, not both" => "un numéro RPPS ou ADELI, pas les deux",
+        "an RPPS number (or, for some professions, an ADELI number) is required" => "numéro RPPS (ou ADELI) requis",
+        "a professional works in at least one practice" => "cochez au moins un lieu d'exercice",
+        "this practice is deactivated" => "ce lieu est désactivé",
+        "this professional is deactivated" => "ce professionnel est désactivé",
+        "this professional does not work at this practice" => "ce professionnel n'exerce pas dans ce lieu",
+        "this professional has no home-visit radius (home_visit_radius_km)" => {
+            "ce professionnel ne fait pas de visites à domicile"
+        }
+        "its professional or practice has just been deactivated" => {
+            "le professionnel ou le lieu vient d'être désactivé"
+        }
+        "must be between 1 and 100 km" => "entre 1 et 100 km",
+        "is in the past" => "est déjà passé",
+        "is in the future" => "est dans le futur",
+        "must be after start" | "must be after from" => "doit être après le début",
+        "must not be before from" | "must not be before valid_from" => "ne peut pas précéder le début",
+        "must fall on a whole minute" => "à la minute près",
+        "the absence is entirely in the past" => "l'absence est entièrement passée",
+        "an absence lasts at most a year" => "une absence dure un an au plus",
+        "name at least one weekday" => "cochez au moins un jour",
+        "must differ from start_time (a window lasts less than a day)" => "doit différer de l'heure de début",
+        "is in the past: the rule would never yield a slot" => "date passée : aucun créneau ne serait créé",
+        "give at least a phone number or an email address, so the patient is told" => {
+            "un téléphone ou un email, pour prévenir le patient"
+        }
+        "this reason has age bounds: give the patient's birth date" => "ce motif exige la date de naissance",
+        "the patient's age is outside this reason's bounds" => "l'âge du patient ne correspond pas à ce motif",
+        "this professional does not see patients of this age" => {
+            "ce professionnel ne reçoit pas les patients de cet âge"
+        }
+        "no barycentre is known for this département: give coordinates" => {
+            "département inconnu : indiquez des coordonnées"
+        }
+        "give lat and lon together, or a département" => "latitude et longitude ensemble, ou un département",
+        "the password must not be the login" => "le mot de passe ne peut pas être l'identifiant",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    if let Some(max) = message.strip_prefix("must be at most ").and_then(|rest| rest.strip_suffix(" characters")) {
+        return format!("{max} caractères au plus");
+    }
+    if message.starts_with("unknown field") {
+        return "champ inconnu".into();
+    }
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("unknown variant")
+    {
+        return "valeur invalide".into();
+    }
+    if message.starts_with("no practice with id") {
+        return "lieu introuvable".into();
+    }
+    if message.starts_with("no professional with id") || message == "no such professional" {
+        return "professionnel introuvable".into();
+    }
+    if message.starts_with("unknown profession") {
+        return "profession inconnue".into();
+    }
+    if message.starts_with("skill ") || message.starts_with("unknown skill") {
+        return "compétence inconnue ou réservée à une autre profession".into();
+    }
+    message.to_string()
 }
 
 /// "mardi 24 novembre à 14:30" from a local RFC 3339 instant (the practice's wall clock).

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod oversight;
 pub mod practice;
 pub mod regulation;
+pub mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -141,10 +142,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/directory", get(directory::page))
         .route("/console/directory/practices", post(directory::create_practice))
         .route("/console/directory/professionals", post(directory::create_professional))
+        .route("/console/directory/practices/{id}", get(directory::edit_practice).post(directory::update_practice))
+        .route(
+            "/console/directory/professionals/{id}",
+            get(directory::edit_professional).post(directory::update_professional),
+        )
+        .route("/console/directory/{kind}/{id}/{action}", post(directory::switch))
         .route("/console/notifications", get(oversight::notifications))
         .route("/console/notifications/{id}/retry", post(oversight::retry))
         .route("/console/api-keys", get(oversight::api_keys).post(oversight::create_api_key))
         .route("/console/api-keys/{id}/revoke", post(oversight::revoke_api_key))
+        .route("/console/users", get(users::page).post(users::create))
+        .route("/console/users/{id}/{action}", post(users::change))
 }
 
 impl FromRequestParts<AppState> for ConsoleUser {

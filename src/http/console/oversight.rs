@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
@@ -21,6 +22,8 @@ pub struct AuditQuery {
     action: String,
     #[serde(default)]
     actor_id: String,
+    #[serde(default)]
+    target_type: String,
     #[serde(default)]
     target_id: String,
     #[serde(default)]
@@ -46,6 +49,18 @@ fn action_label(action: &str) -> &str {
         "password.change" => "mot de passe changé",
         "password.failure" => "mot de passe actuel erroné",
         "user.create" => "compte créé",
+        "user.role" => "rôle changé",
+        "user.disable" => "compte désactivé",
+        "user.enable" => "compte réactivé",
+        "user.password_reset" => "mot de passe réinitialisé",
+        "practice.create" => "lieu créé",
+        "practice.update" => "lieu modifié",
+        "practice.deactivate" => "lieu désactivé",
+        "practice.reactivate" => "lieu réactivé",
+        "professional.create" => "professionnel créé",
+        "professional.update" => "professionnel modifié",
+        "professional.deactivate" => "professionnel désactivé",
+        "professional.reactivate" => "professionnel réactivé",
         "retention.erase" => "effacement (conservation)",
         _ => "",
     }
@@ -53,16 +68,50 @@ fn action_label(action: &str) -> &str {
 
 const PAGE: i64 = 100;
 
+/// What an event may be about, as the filter offers it.
+const TARGET_TYPES: [(&str, &str); 10] = [
+    ("booking", "réservation"),
+    ("hold", "blocage de créneau"),
+    ("slot", "créneau"),
+    ("professional", "professionnel"),
+    ("practice", "lieu d'exercice"),
+    ("rule", "disponibilité récurrente"),
+    ("absence", "absence"),
+    ("notification", "message"),
+    ("user", "compte"),
+    ("api_key", "clé d'API"),
+];
+
 pub async fn audit(State(state): State<AppState>, me: ConsoleUser, Query(query): Query<AuditQuery>) -> Response {
     if !me.caller.may_read_audit() {
         return me.refuse();
     }
     let offset = query.offset.parse::<i64>().unwrap_or(0).max(0);
     let mut filter = json!({ "limit": PAGE, "offset": offset });
-    for (name, value) in [("action", &query.action), ("actor_id", &query.actor_id), ("target_id", &query.target_id)] {
+    let filters = [("action", &query.action), ("target_type", &query.target_type), ("target_id", &query.target_id)];
+    for (name, value) in filters {
         if !value.trim().is_empty() {
             filter[name] = json!(value.trim());
         }
+    }
+    // The author by login (what people know) or by id (what the API and API keys give).
+    let author = query.actor_id.trim();
+    if author.contains('@') {
+        match state.store.find_user_by_email(&author.to_lowercase()).await {
+            Ok(Some(user)) => filter["actor_id"] = json!(user.id),
+            Ok(None) => {
+                let message = format!("Aucun compte n'a l'identifiant {author}.");
+                return layout::with_status(
+                    StatusCode::NOT_FOUND,
+                    Some(&me),
+                    "Journal d'audit",
+                    layout::alert(&message),
+                );
+            }
+            Err(error) => return me.failed(&error.into()),
+        }
+    } else if !author.is_empty() {
+        filter["actor_id"] = json!(author);
     }
     if !query.day.is_empty() {
         match super::regulation::day_bounds(&state, Some(&query.day), CONSOLE_ZONE) {
@@ -87,7 +136,12 @@ pub async fn audit(State(state): State<AppState>, me: ConsoleUser, Query(query):
     let fields = html! {
         div.row {
             div { label for="action" { "Action (ex. booking.view)" } input id="action" name="action" value=(query.action); }
-            div { label for="actor_id" { "Auteur (identifiant)" } input id="actor_id" name="actor_id" value=(query.actor_id); }
+            div { label for="actor_id" { "Auteur (email ou identifiant)" } input id="actor_id" name="actor_id" value=(query.actor_id); }
+            div { label for="target_type" { "Type de cible" }
+                select id="target_type" name="target_type" {
+                    option value="" { "toutes" }
+                    @for (code, label) in TARGET_TYPES { option value=(code) selected[query.target_type == code] { (label) } }
+                } }
             div { label for="target_id" { "Cible (identifiant)" } input id="target_id" name="target_id" value=(query.target_id); }
             div { label for="day" { "Jour" } input id="day" name="day" type="date" value=(query.day); }
         }
@@ -98,6 +152,7 @@ pub async fn audit(State(state): State<AppState>, me: ConsoleUser, Query(query):
         serde_urlencoded::to_string([
             ("action", query.action.as_str()),
             ("actor_id", query.actor_id.as_str()),
+            ("target_type", query.target_type.as_str()),
             ("target_id", query.target_id.as_str()),
             ("day", query.day.as_str()),
             ("offset", &(offset + PAGE).to_string()),

@@ -709,7 +709,8 @@ pub async fn day(State(state): State<AppState>, me: ConsoleUser, Query(query): Q
     layout::page(&me, &format!("Réservations du {}", layout::french_day(day)), body)
 }
 
-/// Bookings whose slot starts in [from, to), through the API's list (which records each view of a patient).
+/// Bookings whose slot starts in [from, to), every page of them, through the API's list (which records each
+/// view of a patient): a busy day is never cut short without a word.
 pub async fn bookings_between(
     state: &AppState,
     me: &ConsoleUser,
@@ -717,16 +718,25 @@ pub async fn bookings_between(
     from: &str,
     to: &str,
 ) -> Result<Vec<Value>, ApiError> {
-    let mut query = json!({ "from": from, "to": to, "limit": 200 });
-    if let Some(id) = professional_id {
-        query["professional_id"] = json!(id);
+    let mut all = Vec::new();
+    let mut offset = Some(0);
+    while let Some(at) = offset {
+        let mut query = json!({ "from": from, "to": to, "limit": BOOKINGS_PAGE, "offset": at });
+        if let Some(id) = professional_id {
+            query["professional_id"] = json!(id);
+        }
+        let params = api_input_query(&query)?;
+        let axum::Json(list) = bookings::list(State(state.clone()), me.caller.clone(), params).await?;
+        let list = to_value(list);
+        all.extend(list["bookings"].as_array().cloned().unwrap_or_default());
+        offset = list["next_offset"].as_i64();
     }
-    let params = api_input_query(&query)?;
-    let axum::Json(list) = bookings::list(State(state.clone()), me.caller.clone(), params).await?;
-    let mut list = to_value(list)["bookings"].as_array().cloned().unwrap_or_default();
-    list.sort_by(|a, b| a["slot"]["start"].as_str().cmp(&b["slot"]["start"].as_str()));
-    Ok(list)
+    all.sort_by(|a, b| a["slot"]["start"].as_str().cmp(&b["slot"]["start"].as_str()));
+    Ok(all)
 }
+
+/// Bookings read per call to the API while a day is listed.
+const BOOKINGS_PAGE: i64 = 500;
 
 #[derive(Debug, Deserialize)]
 pub struct CancelForm {
