@@ -181,7 +181,7 @@ impl From<StoreError> for ApiError {
             )]),
             StoreError::Deactivated { index } => ApiError::Validation(vec![FieldError::new(
                 format!("slots[{index}]"),
-                "its professional or practice has just been deactivated",
+                "its professional or practice has just been deactivated, or the professional left the practice",
             )]),
             StoreError::SlotNotFree { status } => {
                 ApiError::Conflict(format!("The slot is {} and cannot be changed this way.", status.as_str()))

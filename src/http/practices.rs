@@ -10,10 +10,11 @@ use super::audit::{self, Change};
 use super::extract::{Json, Query};
 use super::views::{ClearedView, PageInfo, PracticeView};
 use super::{ApiError, AppState, directory_manager, found_or, new_id, page};
+use crate::availability::refresh;
 use crate::domain::access::Caller;
 use crate::domain::geo::Departement;
 use crate::domain::practice::{Practice, PracticeInput, PracticePatch};
-use crate::store::PracticeFilter;
+use crate::store::{PracticeFilter, ProfessionalFilter};
 
 #[utoipa::path(post, path = "/api/v1/practices", tag = "practices", request_body = PracticeInput,
     security(("api_key" = [])),
@@ -161,6 +162,15 @@ pub async fn reactivate(
     directory_manager(&caller, "practices")?;
     state.store.reactivate_practice(&id).await.map_err(|e| found_or(e, || not_found(&id)))?;
     let practice = state.store.get_practice(&id).await?.ok_or_else(|| not_found(&id))?;
+    // The rules of everyone working there fill the horizon again now, not at the job's next pass.
+    let staff = ProfessionalFilter {
+        practice_id: Some(id.clone()),
+        page: crate::store::Page { limit: i64::from(u16::MAX), offset: 0 },
+        ..ProfessionalFilter::default()
+    };
+    for professional in state.store.list_professionals(&staff).await? {
+        refresh(state.store.as_ref(), state.clock.now(), state.horizon_days, Some(&professional.id)).await?;
+    }
     tracing::info!(practice_id = %id, "practice reactivated");
     let change = Change { action: "practice.reactivate", target_type: "practice", target_ids: &[&id], detail: None };
     audit::changed(&state, &caller, change).await;

@@ -11,6 +11,7 @@ use super::extract::{Json, Query};
 use super::practices::deactivation_detail;
 use super::views::{ClearedView, PageInfo, ProfessionalView};
 use super::{ApiError, AppState, directory_manager, found_or, new_id, page};
+use crate::availability::refresh;
 use crate::domain::FieldError;
 use crate::domain::access::{Caller, Scope};
 use crate::domain::professional::{Professional, ProfessionalInput, ProfessionalPatch};
@@ -240,6 +241,8 @@ pub async fn reactivate(
     directory_manager(&caller, "professionals")?;
     state.store.reactivate_professional(&id).await.map_err(|e| found_or(e, || not_found(&id)))?;
     let professional = state.store.get_professional(&id).await?.ok_or_else(|| not_found(&id))?;
+    // Their rules fill the horizon again now, not at the job's next pass.
+    refresh(state.store.as_ref(), state.clock.now(), state.horizon_days, Some(&id)).await?;
     tracing::info!(professional_id = %id, "professional reactivated");
     let change =
         Change { action: "professional.reactivate", target_type: "professional", target_ids: &[&id], detail: None };

@@ -49,8 +49,9 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0}")]
     MissingReference(String),
-    /// Slot `index` of a batch names a deactivated professional or practice (deactivated meanwhile).
-    #[error("slot {index} names a deactivated professional or practice")]
+    /// Slot `index` of a batch names a deactivated professional or practice, or a practice the professional has
+    /// just left (changed while the batch was checked).
+    #[error("slot {index} names a deactivated professional or practice, or a practice left")]
     Deactivated { index: usize },
     /// The slot is not free (held, booked, withdrawn, started, or its professional is absent).
     #[error("slot unavailable")]

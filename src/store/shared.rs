@@ -104,14 +104,15 @@ macro_rules! impl_store {
                 Ok(absent.map(|_| SkipReason::Absence))
             }
 
-            /// Whether a professional at a practice may not offer slots (either is deactivated), inside the
-            /// caller's transaction, after the professional's lock: a deactivation commits before or after it.
-            async fn deactivated_pair(
+            /// Whether a professional may not offer slots at a practice (either is deactivated, or the professional
+            /// left it), inside the caller's transaction, after the professional's lock: a deactivation or an
+            /// edit commits before or after it.
+            async fn cannot_publish(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 professional_id: &str,
                 practice_id: &str,
             ) -> Result<bool, StoreError> {
-                let found: Option<i32> = sqlx::query_scalar(sql::DEACTIVATED_PAIR)
+                let found: Option<i32> = sqlx::query_scalar(sql::CANNOT_PUBLISH)
                     .bind(professional_id)
                     .bind(practice_id)
                     .fetch_optional(&mut **tx)
@@ -127,10 +128,24 @@ macro_rules! impl_store {
                 let mut checked = std::collections::HashSet::new();
                 for (index, slot) in slots.iter().enumerate() {
                     if checked.insert((&slot.professional_id, &slot.practice_id))
-                        && Self::deactivated_pair(tx, &slot.professional_id, &slot.practice_id).await?
+                        && Self::cannot_publish(tx, &slot.professional_id, &slot.practice_id).await?
                     {
                         return Err(StoreError::Deactivated { index });
                     }
+                }
+                Ok(())
+            }
+
+            /// A rule is written only where its professional may publish (checked under the professional's lock:
+            /// an edit or a deactivation that won the lock is seen).
+            async fn refuse_rule_target(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                rule: &AvailabilityRule,
+            ) -> Result<(), StoreError> {
+                if Self::cannot_publish(tx, &rule.professional_id, &rule.practice_id).await? {
+                    return Err(StoreError::Conflict(
+                        "the professional no longer works at this practice, or one of them was just deactivated".into(),
+                    ));
                 }
                 Ok(())
             }
@@ -192,7 +207,7 @@ macro_rules! impl_store {
                 for slot in slots {
                     let pair = (slot.professional_id.as_str(), slot.practice_id.as_str());
                     if !deactivated.contains_key(&pair) {
-                        deactivated.insert(pair, Self::deactivated_pair(tx, pair.0, pair.1).await?);
+                        deactivated.insert(pair, Self::cannot_publish(tx, pair.0, pair.1).await?);
                     }
                 }
                 let mut outcome = Vec::with_capacity(slots.len());
@@ -518,6 +533,7 @@ macro_rules! impl_store {
                 let columns = RuleColumns::of(rule);
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &[rule.professional_id.as_str()]).await?;
+                Self::refuse_rule_target(&mut tx, rule).await?;
                 Self::bind_rule(sqlx::query(sql::INSERT_RULE), rule, &columns)
                     .bind(rule.created_at)
                     .bind(rule.updated_at)
@@ -557,6 +573,7 @@ macro_rules! impl_store {
                 let columns = RuleColumns::of(rule);
                 let mut tx = self.begin_write().await?;
                 Self::lock_professionals(&mut tx, &[rule.professional_id.as_str()]).await?;
+                Self::refuse_rule_target(&mut tx, rule).await?;
                 // The UPDATE's parameters follow INSERT_RULE's order; `updated_at` is the 15th.
                 let version: Option<i32> = Self::bind_rule(sqlx::query(sql::UPDATE_RULE), rule, &columns)
                     .bind(rule.updated_at)

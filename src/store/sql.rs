@@ -50,9 +50,12 @@ pub const FUTURE_HELD_OR_BOOKED_OF: &str = "SELECT s.id, s.professional_id, s.pr
 /// The professionals working at a practice, in id order (the order their locks are taken in).
 pub const PRACTICE_STAFF: &str =
     "SELECT professional_id FROM professional_practices WHERE practice_id = $1 ORDER BY professional_id";
-/// Whether a professional (`$1`) at a practice (`$2`) may not publish: either is deactivated.
-pub const DEACTIVATED_PAIR: &str = "SELECT 1 FROM professionals p, practices c WHERE p.id = $1 AND c.id = $2 \
-    AND (p.deactivated_at IS NOT NULL OR c.deactivated_at IS NOT NULL)";
+/// A row when a professional (`$1`) may not offer slots at a practice (`$2`): either is deactivated, or the
+/// professional no longer works there (checked under the professional's lock, which edits take too).
+pub const CANNOT_PUBLISH: &str = "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM professional_practices l \
+    JOIN professionals p ON p.id = l.professional_id AND p.deactivated_at IS NULL \
+    JOIN practices c ON c.id = l.practice_id AND c.deactivated_at IS NULL \
+    WHERE l.professional_id = $1 AND l.practice_id = $2)";
 /// An undeleted rule of a professional at a practice (a practice a rule publishes at cannot be left).
 pub const RULE_AT_PRACTICE: &str = "SELECT id FROM availability_rules WHERE professional_id = $1 \
     AND practice_id = $2 AND deleted_at IS NULL ORDER BY id LIMIT 1";
@@ -286,8 +289,12 @@ pub const GET_HOLD: &str =
 pub const RELEASE_HOLD: &str = "UPDATE holds SET released_at = $2 WHERE id = $1 AND released_at IS NULL \
     AND booking_id IS NULL RETURNING slot_id";
 
-pub const FREE_HELD_SLOT: &str = "UPDATE slots SET status = 'free', hold_id = NULL, hold_expires_at = NULL, \
-    updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2";
+/// A released hold frees its slot — unless the professional or the practice was deactivated meanwhile.
+pub const FREE_HELD_SLOT: &str = "UPDATE slots SET hold_id = NULL, hold_expires_at = NULL, updated_at = $3, \
+    status = CASE WHEN EXISTS (SELECT 1 FROM professionals p WHERE p.id = slots.professional_id \
+    AND p.deactivated_at IS NOT NULL) OR EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id \
+    AND c.deactivated_at IS NOT NULL) THEN 'withdrawn' ELSE 'free' END \
+    WHERE id = $1 AND status = 'held' AND hold_id = $2";
 
 pub const BOOK_FREE_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
     updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
@@ -341,6 +348,8 @@ pub const RELEASE_CANCELLED_SLOT: &str = "UPDATE slots SET updated_at = $2, stat
     AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
     AND (rule_id IS NULL OR EXISTS (SELECT 1 FROM availability_rules r WHERE r.id = slots.rule_id \
          AND r.deleted_at IS NULL AND r.version = slots.rule_version)) \
+    AND NOT EXISTS (SELECT 1 FROM professionals p WHERE p.id = slots.professional_id AND p.deactivated_at IS NOT NULL) \
+    AND NOT EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id AND c.deactivated_at IS NOT NULL) \
     THEN 'free' ELSE 'withdrawn' END WHERE id = $1 AND status = 'booked'";
 
 pub const RECORD_OUTCOME: &str = "UPDATE bookings SET status = $2, outcome_at = $3, updated_at = $3 \

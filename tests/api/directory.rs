@@ -160,12 +160,17 @@ async fn deactivating_a_professional_takes_them_out_of_search_and_keeps_their_bo
     assert_eq!(ids, [gp.as_str()]);
     let active = app.get("/api/v1/professionals?active=true", &app.admin_key).await;
     assert_eq!(active.body["professionals"].as_array().unwrap().len(), 1);
+    // Cancelling a kept booking does not put the slot back on offer.
+    let booking_id = booking.body["id"].as_str().unwrap();
+    let cancelled = app.post(&format!("/api/v1/bookings/{booking_id}/cancel"), &regulator, json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    assert_eq!(status_of(&app, &booked).await, "withdrawn");
     // Deactivating again keeps the first instant, and withdraws the slot whose hold lapsed meanwhile.
     app.clock.advance(Duration::hours(1));
     let twice = app.post(&format!("/api/v1/professionals/{gp}/deactivate"), &app.admin_key, json!({})).await;
     assert_eq!(twice.body["professional"]["deactivated_at"], "2026-11-24T08:00:00Z");
     assert_eq!(twice.body["slots_freed"], 1);
-    assert_eq!(twice.body["bookings_to_handle"].as_array().unwrap().len(), 1);
+    assert_eq!(twice.body["bookings_to_handle"], json!([]), "the one booking was cancelled");
     assert_eq!(status_of(&app, &held).await, "withdrawn");
 
     let back = app.post(&format!("/api/v1/professionals/{gp}/reactivate"), &app.admin_key, json!({})).await;
@@ -210,8 +215,9 @@ async fn rules_stop_while_deactivated_and_refill_on_reactivation(app: TestApp) {
 
     let back = app.post(&format!("/api/v1/professionals/{gp}/reactivate"), &app.admin_key, json!({})).await;
     assert_eq!(back.status, StatusCode::OK);
+    assert_eq!(app.slot_count(&format!("professional_id={gp}&status=free")).await, 20, "refilled at once");
     let pass = refresh(app.store.as_ref(), test_now(), 14, None).await.unwrap();
-    assert_eq!((pass.rules, pass.created), (1, 20));
+    assert_eq!((pass.rules, pass.created), (1, 0));
 }
 
 async fn deactivating_a_practice_closes_it_for_everyone_who_works_there(app: TestApp) {
@@ -272,6 +278,18 @@ async fn editing_a_professional_replaces_skills_and_practices(app: TestApp) {
     assert_eq!(status_of(&app, &at_second).await, "withdrawn");
     assert_eq!(status_of(&app, &at_first).await, "free");
     assert_eq!(app.get(&path, &app.admin_key).await.body, *professional);
+    // Under the professional's lock, the store itself refuses the practice left (a batch checked before the edit).
+    let start = test_now() + Duration::minutes(300);
+    let late = Slot::free(
+        "late".into(),
+        &physio,
+        &second,
+        chrono_tz::Europe::Paris,
+        start,
+        start + Duration::minutes(15),
+        test_now(),
+    );
+    assert!(matches!(app.store.insert_slots(&[late]).await, Err(StoreError::Deactivated { index: 0 })));
     let with_skill = app.get("/api/v1/professionals?skill=bronchiolitis", &app.admin_key).await;
     assert_eq!(with_skill.body["professionals"].as_array().unwrap().len(), 1);
     assert_eq!(audited(&app, "professional.update", &physio).await, 1);

@@ -245,8 +245,8 @@ fn french_message(message: &str) -> String {
         "this professional has no home-visit radius (home_visit_radius_km)" => {
             "ce professionnel ne fait pas de visites à domicile"
         }
-        "its professional or practice has just been deactivated" => {
-            "le professionnel ou le lieu vient d'être désactivé"
+        "its professional or practice has just been deactivated, or the professional left the practice" => {
+            "le professionnel ou le lieu vient d'être désactivé, ou le professionnel a quitté ce lieu"
         }
         "must be between 1 and 100 km" => "entre 1 et 100 km",
         "is in the past" => "est déjà passé",
