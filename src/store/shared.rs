@@ -229,6 +229,25 @@ macro_rules! impl_store {
                 Ok(outcome)
             }
 
+            /// A practice's columns as `$1`–`$11` (creation and change alike).
+            fn bind_practice<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                p: &'q Practice,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(&p.id)
+                    .bind(&p.name)
+                    .bind(p.kind.as_str())
+                    .bind(&p.address)
+                    .bind(&p.postal_code)
+                    .bind(&p.commune)
+                    .bind(&p.departement)
+                    .bind(p.lat)
+                    .bind(p.lon)
+                    .bind(p.timezone.name())
+                    .bind(&p.phone)
+            }
+
             /// A professional's columns as `$1`–`$13` (creation and change alike).
             fn bind_professional<'q>(
                 query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
@@ -294,18 +313,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_practice(&self, p: &Practice) -> Result<(), StoreError> {
-                sqlx::query(sql::INSERT_PRACTICE)
-                    .bind(&p.id)
-                    .bind(&p.name)
-                    .bind(p.kind.as_str())
-                    .bind(&p.address)
-                    .bind(&p.postal_code)
-                    .bind(&p.commune)
-                    .bind(&p.departement)
-                    .bind(p.lat)
-                    .bind(p.lon)
-                    .bind(p.timezone.name())
-                    .bind(&p.phone)
+                Self::bind_practice(sqlx::query(sql::INSERT_PRACTICE), p)
                     .bind(p.created_at)
                     .execute(&self.pool)
                     .await?;
@@ -329,21 +337,11 @@ macro_rules! impl_store {
             }
 
             async fn update_practice(&self, p: &Practice) -> Result<(), StoreError> {
-                let updated: Option<String> = sqlx::query_scalar(sql::UPDATE_PRACTICE)
-                    .bind(&p.id)
-                    .bind(&p.name)
-                    .bind(p.kind.as_str())
-                    .bind(&p.address)
-                    .bind(&p.postal_code)
-                    .bind(&p.commune)
-                    .bind(&p.departement)
-                    .bind(p.lat)
-                    .bind(p.lon)
-                    .bind(p.timezone.name())
-                    .bind(&p.phone)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                updated.map(|_| ()).ok_or(StoreError::NotFound)
+                let updated = Self::bind_practice(sqlx::query(sql::UPDATE_PRACTICE), p).execute(&self.pool).await?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
 
             async fn deactivate_practice(&self, id: &str, now: DateTime<Utc>) -> Result<ClearedSlots, StoreError> {

@@ -3,6 +3,7 @@
 //! SQLite as RFC 3339 text in UTC (`…T17:00:00+00:00`, fraction digits only when non-zero), whose text order is
 //! time order for four-digit years — so the API refuses instants outside 1900–9999 before they reach a query.
 
+/// `$1`–`$11` as in [`UPDATE_PRACTICE`] (one binding for both), then the creation instant.
 pub const INSERT_PRACTICE: &str = "INSERT INTO practices \
     (id, name, kind, address, postal_code, commune, departement, lat, lon, timezone, phone, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
@@ -14,7 +15,7 @@ pub const LIST_PRACTICES: &str = "SELECT id, name, kind, address, postal_code, c
     WHERE ($1 IS NULL OR departement = $1) AND ($4 IS NULL OR (deactivated_at IS NULL) = $4) \
     ORDER BY name, id LIMIT $2 OFFSET $3";
 pub const UPDATE_PRACTICE: &str = "UPDATE practices SET name = $2, kind = $3, address = $4, postal_code = $5, \
-    commune = $6, departement = $7, lat = $8, lon = $9, timezone = $10, phone = $11 WHERE id = $1 RETURNING id";
+    commune = $6, departement = $7, lat = $8, lon = $9, timezone = $10, phone = $11 WHERE id = $1";
 
 // --- deactivation ------------------------------------------------------------------------------------------
 // A deactivated practice or professional keeps its rows (bookings name them); the statements that offer, hold,

@@ -16,7 +16,7 @@ use super::regulation::CONSOLE_ZONE;
 use super::{ConsoleUser, FormFields, api_input, api_input_query, forbidden_form, response_json, to_value};
 use crate::domain::practice::Practice;
 use crate::http::extract::Json;
-use crate::http::{AppState, absences, rules};
+use crate::http::{ApiError, AppState, absences, rules};
 
 const WEEKDAYS: [(&str, &str); 7] = [
     ("mon", "lundi"),
@@ -38,6 +38,18 @@ pub async fn page(State(state): State<AppState>, me: ConsoleUser) -> Response {
         Ok((id, practices)) => availability_page(&state, &me, &id, &practices, None, StatusCode::OK).await,
         Err(page) => page,
     }
+}
+
+/// The page again with what the API refused, in French, under the API's own status.
+async fn refused(
+    state: &AppState,
+    me: &ConsoleUser,
+    professional_id: &str,
+    practices: &[Practice],
+    error: &ApiError,
+) -> Response {
+    let (status, message) = layout::french_error(error);
+    availability_page(state, me, professional_id, practices, Some(&message), status).await
 }
 
 async fn availability_page(
@@ -206,18 +218,7 @@ pub async fn create_rule(State(state): State<AppState>, me: ConsoleUser, body: S
             Redirect::to(&format!("/console/practice/rules/{}/preview", written["id"].as_str().unwrap_or_default()))
                 .into_response()
         }
-        Err(error) => {
-            let message = layout::french_error(&error).1;
-            availability_page(
-                &state,
-                &me,
-                &professional_id,
-                &practices,
-                Some(&message),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &me, &professional_id, &practices, &error).await,
     }
 }
 
@@ -315,18 +316,7 @@ pub async fn create_absence(State(state): State<AppState>, me: ConsoleUser, Form
                 None => Redirect::to("/console/practice/availability").into_response(),
             }
         }
-        Err(error) => {
-            let message = layout::french_error(&error).1;
-            availability_page(
-                &state,
-                &me,
-                &professional_id,
-                &practices,
-                Some(&message),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(error) => refused(&state, &me, &professional_id, &practices, &error).await,
     }
 }
 

@@ -220,8 +220,10 @@ pub async fn change(
         let refusal = "Vous ne pouvez pas modifier votre propre compte ici (mot de passe : page « Mot de passe »).";
         return users_page(&state, &me, Some(Notice::Refused(refusal.into())), StatusCode::CONFLICT).await;
     }
-    let Some(user) = state.store.get_user(&id).await.ok().flatten() else {
-        return me.failed(&ApiError::NotFound("No such account.".into()));
+    let user = match state.store.get_user(&id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return me.failed(&ApiError::NotFound("No such account.".into())),
+        Err(error) => return me.failed(&error.into()),
     };
     let (store, now) = (state.store.as_ref(), state.clock.now());
     let done = async {
