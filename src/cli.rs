@@ -254,6 +254,22 @@ async fn serve(
     if seed_demo {
         demo::seed_if_empty(store.as_ref(), clock.now(), &settings).await.map_err(|e| format!("demo: {e}"))?;
     }
+    let listener = tokio::net::TcpListener::bind(settings.http.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {} (http.bind): {e}", settings.http.bind))?;
+    tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
+    serve_on(listener, &settings, store, clock, shutdown_signal()).await
+}
+
+/// The server of `snp serve` on a bound listener, with its background jobs (the horizon, the search index's
+/// refresh, the outbox worker), until `shutdown` completes. The load benchmark runs exactly this.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     let interval = std::time::Duration::from_secs(settings.availability.refresh_interval_minutes * 60);
     let horizon = crate::availability::spawn_horizon_job(
         store.clone(),
@@ -262,20 +278,16 @@ async fn serve(
         settings.retention.patient_data_days,
         interval,
     );
-    let state = http::AppState::new(store.clone(), clock, &settings);
+    let state = http::AppState::new(store.clone(), clock, settings);
     // Loaded before listening: the first regulator does not wait for it.
     state.search_index.refresh().await.map_err(|e| format!("cannot load the search index: {e}"))?;
     let index_refresher = crate::routing::live::spawn_refresher(state.search_index.clone());
-    let worker = crate::notify::worker::Worker::from_settings(store.clone(), state.clock.clone(), &settings)?;
+    let worker = crate::notify::worker::Worker::from_settings(store.clone(), state.clock.clone(), settings)?;
     let interval = std::time::Duration::from_secs(settings.notifications.worker_interval_secs);
     let outbox_worker = crate::notify::worker::spawn(Arc::new(worker), interval);
-    let app = http::router(state, &settings);
-    let listener = tokio::net::TcpListener::bind(settings.http.bind)
-        .await
-        .map_err(|e| format!("cannot listen on {} (http.bind): {e}", settings.http.bind))?;
-    tracing::info!(bind = %settings.http.bind, database = store.backend(), "snp serving");
+    let app = http::router(state, settings);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await;
     horizon.abort();
     index_refresher.abort();

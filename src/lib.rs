@@ -19,6 +19,7 @@
 //! - [`accounts`]: console users (argon2id passwords, lock-out) and their sessions.
 //! - [`retention`]: erasing patient data once its retention period is over.
 //! - [`dataset`]: a deterministic synthetic national territory for benchmarks.
+//! - [`load`]: the national load benchmark (`cargo bench --bench load`), run small by the test suite.
 //! - [`demo`]: the demo territory (Le Havre, Châtillonnais) seeded by `snp serve --demo`.
 //! - [`cli`]: the `snp` command line (serve, migrate, api-key create).
 //! - [`telemetry`]: tracing set-up (JSON logs, or pretty ones in a terminal).
@@ -33,6 +34,7 @@ pub mod dataset;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod load;
 pub mod notify;
 pub mod retention;
 pub mod routing;

@@ -11,13 +11,14 @@ const TABLE: &str = include_str!("../../config/sas_search_radius_2025.csv");
 /// Used where the table has no radius (Mayotte and Guyane have zeros in the source).
 const FALLBACK: (f64, f64) = (30.0, 10.0);
 
-/// The source has no barycentre for the overseas départements: their prefecture stands in for it.
-const OVERSEAS_CENTRES: &[(&str, f64, f64)] = &[
-    ("971", 16.2411, -61.5331), // Pointe-à-Pitre area
-    ("972", 14.6161, -61.0588), // Fort-de-France
-    ("973", 4.9372, -52.3260),  // Cayenne
-    ("974", -20.8823, 55.4504), // Saint-Denis
-    ("976", -12.7806, 45.2279), // Mamoudzou
+/// The source has no barycentre and no area for the overseas départements: their prefecture stands in for the
+/// barycentre, and the area is INSEE's (km²).
+const OVERSEAS: &[(&str, f64, f64, f64)] = &[
+    ("971", 16.2411, -61.5331, 1628.0), // Pointe-à-Pitre area
+    ("972", 14.6161, -61.0588, 1128.0), // Fort-de-France
+    ("973", 4.9372, -52.3260, 83534.0), // Cayenne
+    ("974", -20.8823, 55.4504, 2504.0), // Saint-Denis
+    ("976", -12.7806, 45.2279, 374.0),  // Mamoudzou
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,8 @@ pub struct RadiusRow {
     pub default_radius_km: f64,
     pub enlargement_km: f64,
     pub barycentre: Option<Coordinates>,
+    /// The département's area in km² (0 when unknown).
+    pub area_km2: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -58,18 +61,24 @@ impl RadiusTable {
             }
             let number =
                 |i: usize| f[i].parse::<f64>().map_err(|_| format!("line {}: field {} is not a number", n + 1, i + 1));
-            let (lat, lon, radius, step) = (number(6)?, number(7)?, number(8)?, number(9)?);
+            let (area, lat, lon, radius, step) = (number(4)?, number(6)?, number(7)?, number(8)?, number(9)?);
             let departement = normalise(f[0]);
+            let overseas = OVERSEAS.iter().find(|(code, ..)| *code == departement);
             let (default_radius_km, enlargement_km) = if radius > 0.0 { (radius, step.max(1.0)) } else { FALLBACK };
-            let barycentre = (lat != 0.0 || lon != 0.0).then_some(Coordinates { lat, lon }).or_else(|| {
-                OVERSEAS_CENTRES
-                    .iter()
-                    .find(|(code, _, _)| *code == departement)
-                    .map(|(_, lat, lon)| Coordinates { lat: *lat, lon: *lon })
-            });
+            let barycentre = (lat != 0.0 || lon != 0.0)
+                .then_some(Coordinates { lat, lon })
+                .or_else(|| overseas.map(|(_, lat, lon, _)| Coordinates { lat: *lat, lon: *lon }));
+            let area_km2 = if area > 0.0 { area } else { overseas.map_or(0.0, |(.., area)| *area) };
             rows.insert(
                 departement.clone(),
-                RadiusRow { departement, name: f[1].to_string(), default_radius_km, enlargement_km, barycentre },
+                RadiusRow {
+                    departement,
+                    name: f[1].to_string(),
+                    default_radius_km,
+                    enlargement_km,
+                    barycentre,
+                    area_km2,
+                },
             );
         }
         Ok(RadiusTable { rows })
@@ -109,6 +118,8 @@ mod tests {
         assert!(table.get("2A").is_some() && table.get("01").is_some());
         let mayotte = table.get("976").unwrap();
         assert_eq!((mayotte.default_radius_km, mayotte.enlargement_km), FALLBACK);
+        assert_eq!((lozere.area_km2, mayotte.area_km2), (5175.0, 374.0));
+        assert!(table.rows().all(|row| row.area_km2 > 0.0 && row.barycentre.is_some()));
         let rouen = Coordinates { lat: 49.4432, lon: 1.0999 };
         assert_eq!(table.nearest(rouen).unwrap().departement, "76");
         let saint_pierre_reunion = Coordinates { lat: -21.3393, lon: 55.4781 };

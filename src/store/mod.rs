@@ -31,6 +31,8 @@ use crate::domain::slot::{Slot, SlotStatus};
 use crate::domain::user::{Session, User};
 
 pub use postgres::PostgresStore;
+/// The booking's conditional UPDATE: the load benchmark's raw baseline runs it alone, to compare.
+pub use sql::BOOK_FREE_SLOT;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ mod delivery;
 mod directory;
 mod errors;
 mod fake_ovh;
+mod load;
 mod notifications;
 mod openapi;
 mod practices;
