@@ -101,6 +101,27 @@ impl Slot {
     }
 }
 
+/// The first index of `batch` whose slot overlaps an earlier one of the same batch (same professional, live
+/// times crossing), as a one-by-one insert would meet it. Sorted by start per professional, so only slots that
+/// really overlap are compared.
+pub fn first_overlap_within(batch: &[Slot]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].status != SlotStatus::Withdrawn).collect();
+    order.sort_by(|&a, &b| {
+        (batch[a].professional_id.as_str(), batch[a].start).cmp(&(batch[b].professional_id.as_str(), batch[b].start))
+    });
+    let mut first: Option<usize> = None;
+    for (k, &a) in order.iter().enumerate() {
+        for &b in &order[k + 1..] {
+            if batch[b].professional_id != batch[a].professional_id || batch[b].start >= batch[a].end {
+                break;
+            }
+            let later = a.max(b);
+            first = Some(first.map_or(later, |f| f.min(later)));
+        }
+    }
+    first
+}
+
 /// Checks the timing rules of one slot, recording errors under the validator's prefix.
 pub fn check_times(v: &mut Validator, start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>, rules: &SlotRules) {
     if !is_whole_minute(start) {
@@ -130,6 +151,38 @@ pub fn check_times(v: &mut Validator, start: DateTime<Utc>, end: DateTime<Utc>, 
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_first_overlap_within_a_batch_is_the_later_slot_as_one_by_one_inserts_would_meet_it() {
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap();
+        let slot = |pro: &str, start: DateTime<Utc>, minutes: i64| {
+            Slot::free(
+                "s".into(),
+                pro,
+                "c",
+                chrono_tz::Tz::Europe__Paris,
+                start,
+                start + chrono::Duration::minutes(minutes),
+                at(0, 0),
+            )
+        };
+        let clean = [slot("a", at(9, 0), 15), slot("a", at(9, 15), 15), slot("b", at(9, 0), 15)];
+        assert_eq!(first_overlap_within(&clean), None, "touching and other professionals' slots do not overlap");
+        // A long slot at index 3 covers index 1 (9:15) and index 0 (9:00), not adjacent once sorted.
+        let batch =
+            [slot("a", at(9, 0), 15), slot("a", at(9, 15), 15), slot("b", at(9, 0), 60), slot("a", at(8, 0), 120)];
+        assert_eq!(first_overlap_within(&batch), Some(3));
+        let batch =
+            [slot("a", at(10, 0), 15), slot("a", at(9, 0), 15), slot("a", at(10, 10), 15), slot("a", at(9, 5), 5)];
+        assert_eq!(first_overlap_within(&batch), Some(2));
+        let mut withdrawn = slot("a", at(9, 0), 15);
+        withdrawn.status = SlotStatus::Withdrawn;
+        assert_eq!(
+            first_overlap_within(&[withdrawn, slot("a", at(9, 0), 15)]),
+            None,
+            "a withdrawn slot frees its time"
+        );
+    }
 
     const RULES: SlotRules =
         SlotRules { min_minutes: 5, max_minutes: 720, past_tolerance_minutes: 5, max_days_ahead: 365 };

@@ -2,9 +2,10 @@
 //! ([`changed`]) and each view of patient details before it is shown ([`viewed`]: nothing is shown that could
 //! not be traced); `GET /api/v1/audit` lists events for admins.
 //!
-//! A change is recorded after its own transaction: if the trail cannot be written then, the change stands and
-//! the failure is logged as an error (with the event, which holds ids only) — refusing a booking already made
-//! would be worse. A view whose trail cannot be written is refused instead (503).
+//! A booking is recorded inside its own transaction ([`events`] handed to the store): one commit, and no
+//! booking without its trail. Other changes are recorded after their transaction: if the trail cannot be
+//! written then, the change stands and the failure is logged as an error (with the event, which holds ids
+//! only). A view whose trail cannot be written is refused instead (503).
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,8 @@ pub struct Change<'a> {
     pub detail: Option<String>,
 }
 
-fn events(state: &AppState, caller: &Caller, change: &Change<'_>) -> Vec<AuditEvent> {
+/// The events of a change, for a store method that writes them in the change's own transaction.
+pub fn events(state: &AppState, caller: &Caller, change: &Change<'_>) -> Vec<AuditEvent> {
     let at = state.clock.now();
     change
         .target_ids

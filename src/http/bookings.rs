@@ -273,13 +273,15 @@ async fn book(
     };
     let appointment = appointment(&booking, &slot, professional.as_ref());
     let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);
-    state.store.create_booking(&booking, now, &messages).await?;
-    tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
+    if booking.search_id.is_some() {
+        // The search's record may still be queued: written first, so that the booking links to it.
+        state.search_log.flush().await;
+    }
     let change = Change { action: "booking.create", target_type: "booking", target_ids: &[&booking.id], detail: None };
-    audit::changed(state, caller, change).await;
-    let stored =
-        state.store.get_booking(&booking.id).await?.ok_or_else(|| ApiError::Internal("booking vanished".into()))?;
-    let view = view(state, &mut Lookups::default(), &stored).await?;
+    state.store.create_booking(&booking, now, &messages, &audit::events(state, caller, &change)).await?;
+    tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
+    // The booking as committed: no need to read it back.
+    let view = view(state, &mut Lookups::default(), &booking).await?;
     Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
 }
 

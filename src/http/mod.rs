@@ -24,6 +24,7 @@ pub mod practices;
 pub mod professionals;
 pub mod rate_limit;
 pub mod rules;
+pub mod search_log;
 mod searches;
 mod slots;
 pub mod views;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
     /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
     pub search_index: Arc<crate::routing::live::LiveIndex>,
+    /// Search statistics, written in batches behind the answers.
+    pub search_log: search_log::SearchLog,
     /// The request budget of the unauthenticated pages (`/r/…`, the console's login).
     pub public_page_limit: Arc<rate_limit::RateLimiter>,
     pub sessions: crate::domain::user::SessionPolicy,
@@ -100,6 +103,7 @@ impl AppState {
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
+            search_log: search_log::SearchLog::start(store.clone()),
             public_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,
                 settings.client_address_header(),

@@ -369,23 +369,20 @@ pub async fn create(
     };
     let q = &resolved.query;
     let search_id = new_id();
-    state
-        .store
-        .record_search(&SearchRecord {
-            id: search_id.clone(),
-            created_at: now,
-            api_key_id: caller.key_id.clone(),
-            motif: resolved.motif.clone(),
-            profession: input.profession.clone().or_else(|| q.professions.first().cloned()),
-            age_band: resolved.age_months.map(age_band),
-            departement: resolved.departement.clone(),
-            delay_band: delay_band(resolved.within_hours),
-            modality: q.modality,
-            radius_km: outcome.radius_km,
-            widened: outcome.widened,
-            result_count: outcome.ranked.len(),
-        })
-        .await?;
+    state.search_log.record(SearchRecord {
+        id: search_id.clone(),
+        created_at: now,
+        api_key_id: caller.key_id.clone(),
+        motif: resolved.motif.clone(),
+        profession: input.profession.clone().or_else(|| q.professions.first().cloned()),
+        age_band: resolved.age_months.map(age_band),
+        departement: resolved.departement.clone(),
+        delay_band: delay_band(resolved.within_hours),
+        modality: q.modality,
+        radius_km: outcome.radius_km,
+        widened: outcome.widened,
+        result_count: outcome.ranked.len(),
+    });
     tracing::info!(search_id = %search_id, results = outcome.ranked.len(), widened = outcome.widened, "search");
     Ok(axum::Json(SearchAnswer {
         search_id,

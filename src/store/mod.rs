@@ -322,12 +322,14 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::HoldUsed`].
     async fn release_hold(&self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Books the booking's slot — through its hold when it names one — in one transaction.
-    /// Books, and writes the booking's messages to the outbox in the same transaction.
+    /// Books, and writes the booking's messages to the outbox and its audit events in the same transaction:
+    /// one commit (one fsync) per booking, and no booking without its trail.
     async fn create_booking(
         &self,
         booking: &Booking,
         now: DateTime<Utc>,
         messages: &[Notification],
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
     async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError>;
     async fn list_bookings(&self, filter: &BookingFilter) -> Result<Vec<Booking>, StoreError>;
@@ -469,7 +471,8 @@ pub trait Store: Send + Sync + 'static {
         slots_from: DateTime<Utc>,
         bookings_from: DateTime<Utc>,
     ) -> Result<SearchSnapshot, StoreError>;
-    async fn record_search(&self, record: &SearchRecord) -> Result<(), StoreError>;
+    /// Search statistics, several at once (one transaction).
+    async fn record_searches(&self, records: &[SearchRecord]) -> Result<(), StoreError>;
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// The unrevoked key with this digest.

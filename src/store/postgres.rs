@@ -162,15 +162,60 @@ impl_store!(PostgresStore, Postgres, "postgres", {
     }
 
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        match self.insert_slots_at_once(slots).await {
+            // Which slot overlapped? The constraint does not say: insert one by one to find it (and to insert
+            // after all if the overlapping slot has gone meanwhile).
+            Err(StoreError::SlotOverlap { .. }) => self.insert_slots_one_by_one(slots).await,
+            other => other,
+        }
+    }
+});
+
+impl PostgresStore {
+    /// Takes the professionals' locks, in a stable order. Publishers of the same professional queue here:
+    /// without this, two batches inserting overlapping slots in different orders wait on each other's
+    /// exclusion checks and deadlock; with it, the second simply meets the first's committed slots (23P01).
+    async fn begin_publishing(&self, slots: &[Slot]) -> Result<Transaction<'static, Postgres>, StoreError> {
         let mut tx = self.begin_write().await?;
-        // Publishers of the same professional queue here: without this, two batches inserting overlapping
-        // slots in different orders wait on each other's exclusion checks and deadlock; with it, the second
-        // simply meets the first's committed slots and fails with 23P01.
         let mut professionals: Vec<&str> = slots.iter().map(|s| s.professional_id.as_str()).collect();
         professionals.sort_unstable();
         professionals.dedup();
         Self::lock_professionals(&mut tx, &professionals).await?;
         Self::refuse_deactivated(&mut tx, slots).await?;
+        Ok(tx)
+    }
+
+    /// The whole batch in one statement, from column arrays. An overlap is reported without its index.
+    async fn insert_slots_at_once(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        let mut tx = self.begin_publishing(slots).await?;
+        let column = |f: fn(&Slot) -> String| slots.iter().map(f).collect::<Vec<String>>();
+        let instants = |f: fn(&Slot) -> DateTime<Utc>| slots.iter().map(f).collect::<Vec<DateTime<Utc>>>();
+        let inserted = sqlx::query(sql::POSTGRES_INSERT_SLOTS_UNNEST)
+            .bind(column(|s| s.id.clone()))
+            .bind(column(|s| s.professional_id.clone()))
+            .bind(column(|s| s.practice_id.clone()))
+            .bind(instants(|s| s.start))
+            .bind(instants(|s| s.end))
+            .bind(column(|s| s.modality.as_str().to_string()))
+            .bind(column(|s| s.visibility.as_str().to_string()))
+            .bind(column(|s| s.status.as_str().to_string()))
+            .bind(instants(|s| s.created_at))
+            .bind(instants(|s| s.updated_at))
+            .bind(slots.iter().map(|s| s.rule_id.clone()).collect::<Vec<Option<String>>>())
+            .bind(
+                slots.iter().map(|s| s.rule_version.map(|v| i32::try_from(v).unwrap_or(i32::MAX))).collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Err(error) if is_exclusion_violation(&error) => Err(StoreError::SlotOverlap { index: 0 }),
+            Err(error) => Err(error.into()),
+            Ok(_) => Ok(tx.commit().await?),
+        }
+    }
+
+    async fn insert_slots_one_by_one(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        let mut tx = self.begin_publishing(slots).await?;
         for (index, slot) in slots.iter().enumerate() {
             if let Err(error) = Self::insert_slot(&mut tx, slot).await {
                 return Err(if is_exclusion_violation(&error) {
@@ -183,4 +228,4 @@ impl_store!(PostgresStore, Postgres, "postgres", {
         tx.commit().await?;
         Ok(())
     }
-});
+}

@@ -61,6 +61,26 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            /// Audit events, inside the transaction of the change they record.
+            async fn insert_audit(tx: &mut sqlx::Transaction<'static, $db>, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
+                for e in events {
+                    sqlx::query(sql::INSERT_AUDIT_EVENT)
+                        .bind(&e.id)
+                        .bind(e.at)
+                        .bind(e.actor_kind.as_str())
+                        .bind(&e.actor_id)
+                        .bind(e.role.map(|r| r.as_str()))
+                        .bind(&e.action)
+                        .bind(&e.target_type)
+                        .bind(&e.target_id)
+                        .bind(&e.request_id)
+                        .bind(&e.detail)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// One slot row, inside the caller's publishing transaction.
             async fn insert_slot(tx: &mut sqlx::Transaction<'static, $db>, slot: &Slot) -> Result<(), sqlx::Error> {
                 sqlx::query(sql::INSERT_SLOT)
@@ -785,7 +805,13 @@ macro_rules! impl_store {
                 }
             }
 
-            async fn create_booking(&self, b: &Booking, now: DateTime<Utc>, messages: &[Notification]) -> Result<(), StoreError> {
+            async fn create_booking(
+                &self,
+                b: &Booking,
+                now: DateTime<Utc>,
+                messages: &[Notification],
+                audit: &[AuditEvent],
+            ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 let booked: Option<String> = match &b.hold_id {
                     Some(hold_id) => {
@@ -860,6 +886,7 @@ macro_rules! impl_store {
                         .await?;
                 }
                 Self::insert_outbox(&mut tx, messages).await?;
+                Self::insert_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1280,21 +1307,7 @@ macro_rules! impl_store {
                     return Ok(());
                 }
                 let mut tx = self.begin_write().await?;
-                for e in events {
-                    sqlx::query(sql::INSERT_AUDIT_EVENT)
-                        .bind(&e.id)
-                        .bind(e.at)
-                        .bind(e.actor_kind.as_str())
-                        .bind(&e.actor_id)
-                        .bind(e.role.map(|r| r.as_str()))
-                        .bind(&e.action)
-                        .bind(&e.target_type)
-                        .bind(&e.target_id)
-                        .bind(&e.request_id)
-                        .bind(&e.detail)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_audit(&mut tx, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -1384,22 +1397,26 @@ macro_rules! impl_store {
                 Ok(snapshot)
             }
 
-            async fn record_search(&self, r: &SearchRecord) -> Result<(), StoreError> {
-                sqlx::query(sql::INSERT_SEARCH)
-                    .bind(&r.id)
-                    .bind(r.created_at)
-                    .bind(&r.api_key_id)
-                    .bind(&r.motif)
-                    .bind(&r.profession)
-                    .bind(r.age_band)
-                    .bind(&r.departement)
-                    .bind(r.delay_band)
-                    .bind(r.modality.map(|m| m.as_str()))
-                    .bind(r.radius_km)
-                    .bind(r.widened)
-                    .bind(i64::try_from(r.result_count).unwrap_or(i64::MAX))
-                    .execute(&self.statistics)
-                    .await?;
+            async fn record_searches(&self, records: &[SearchRecord]) -> Result<(), StoreError> {
+                let mut tx = self.statistics.begin().await?;
+                for r in records {
+                    sqlx::query(sql::INSERT_SEARCH)
+                        .bind(&r.id)
+                        .bind(r.created_at)
+                        .bind(&r.api_key_id)
+                        .bind(&r.motif)
+                        .bind(&r.profession)
+                        .bind(r.age_band)
+                        .bind(&r.departement)
+                        .bind(r.delay_band)
+                        .bind(r.modality.map(|m| m.as_str()))
+                        .bind(r.radius_km)
+                        .bind(r.widened)
+                        .bind(i64::try_from(r.result_count).unwrap_or(i64::MAX))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

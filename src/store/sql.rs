@@ -116,6 +116,25 @@ pub const STAMP_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE r
     AND status = 'free'";
 
 /// Live slots of one professional overlapping `[$2, $3)`.
+/// SQLite, a whole batch in one statement: `$1` is a JSON array of slot objects (see `SqliteStore::insert_slots`).
+pub const SQLITE_INSERT_SLOTS_JSON: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, \
+    modality, visibility, status, created_at, updated_at, rule_id, rule_version) \
+    SELECT value->>'id', value->>'professional_id', value->>'practice_id', value->>'start_at', value->>'end_at', \
+    value->>'modality', value->>'visibility', value->>'status', value->>'created_at', value->>'updated_at', \
+    value->>'rule_id', value->>'rule_version' FROM json_each($1) ORDER BY key";
+
+/// SQLite: the first index of a JSON batch whose slot overlaps a live slot already stored.
+pub const SQLITE_FIRST_OVERLAP_JSON: &str = "SELECT CAST(j.key AS INTEGER) FROM json_each($1) j \
+    WHERE j.value->>'status' <> 'withdrawn' AND EXISTS (SELECT 1 FROM slots s \
+    WHERE s.professional_id = j.value->>'professional_id' AND s.status <> 'withdrawn' \
+    AND s.start_at < j.value->>'end_at' AND s.end_at > j.value->>'start_at') ORDER BY j.key LIMIT 1";
+
+/// PostgreSQL, a whole batch in one statement from column arrays; the exclusion constraint guards overlaps.
+pub const POSTGRES_INSERT_SLOTS_UNNEST: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, \
+    end_at, modality, visibility, status, created_at, updated_at, rule_id, rule_version) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
+    $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::integer[])";
+
 pub const FIND_OVERLAP: &str = "SELECT 1 FROM slots WHERE professional_id = $1 AND status <> 'withdrawn' \
     AND start_at < $3 AND end_at > $2 LIMIT 1";
 

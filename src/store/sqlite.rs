@@ -162,21 +162,42 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     /// SQLite has one writer at a time: inside `BEGIN IMMEDIATE`, checking for an overlap and inserting cannot
     /// interleave with another publisher, so the check is as good as a constraint.
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
+        // The whole batch in two statements (one check against the table, one insert), not two per slot: a
+        // statement costs a round trip to the connection's thread, and a national publish is millions of slots.
+        let batch = slots_as_json(slots);
         let mut tx = self.begin_write().await?;
         Self::refuse_deactivated(&mut tx, slots).await?;
-        for (index, slot) in slots.iter().enumerate() {
-            let overlap: Option<i32> = sqlx::query_scalar(sql::FIND_OVERLAP)
-                .bind(&slot.professional_id)
-                .bind(slot.start)
-                .bind(slot.end)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if overlap.is_some() {
-                return Err(StoreError::SlotOverlap { index });
-            }
-            Self::insert_slot(&mut tx, slot).await?;
+        let against_table: Option<i64> =
+            sqlx::query_scalar(sql::SQLITE_FIRST_OVERLAP_JSON).bind(&batch).fetch_optional(&mut *tx).await?;
+        let within = crate::domain::slot::first_overlap_within(slots);
+        let first = match (against_table.and_then(|i| usize::try_from(i).ok()), within) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(index) = first {
+            return Err(StoreError::SlotOverlap { index });
         }
+        sqlx::query(sql::SQLITE_INSERT_SLOTS_JSON).bind(&batch).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 });
+
+/// A batch as the JSON array the batch statements read, instants written exactly as sqlx binds them
+/// (RFC 3339, `+00:00`), so that they compare and sort with the stored ones.
+fn slots_as_json(slots: &[Slot]) -> String {
+    let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+    let rows: Vec<serde_json::Value> = slots
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id, "professional_id": s.professional_id, "practice_id": s.practice_id,
+                "start_at": instant(s.start), "end_at": instant(s.end), "modality": s.modality.as_str(),
+                "visibility": s.visibility.as_str(), "status": s.status.as_str(),
+                "created_at": instant(s.created_at), "updated_at": instant(s.updated_at),
+                "rule_id": s.rule_id, "rule_version": s.rule_version,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}

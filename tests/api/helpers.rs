@@ -30,6 +30,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub settings: Settings,
     pub admin_key: String,
+    /// Search statistics are written behind the answers: [`TestApp::count`] waits for them first.
+    pub search_log: snp::http::search_log::SearchLog,
     _database: TestDatabase,
 }
 
@@ -122,9 +124,10 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         let clock = Arc::new(ManualClock::new(test_now()));
         let state = AppState::new(store.clone(), clock.clone(), &settings);
+        let search_log = state.search_log.clone();
         let router = router(state, &settings);
         let admin_key = issue_key(store.as_ref(), Role::Admin, None, vec![]).await;
-        TestApp { router, store, clock, settings, admin_key, _database: database }
+        TestApp { router, store, clock, settings, admin_key, search_log, _database: database }
     }
 
     /// Sends a request through the real router.
@@ -246,6 +249,7 @@ impl TestApp {
 impl TestApp {
     /// Counts rows with a query of the test's own (to check what the API does not show, e.g. statistics).
     pub async fn count(&self, sql: &str, bind: &str) -> i64 {
+        self.search_log.flush().await;
         let url = &self.settings.database.url;
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         if url.starts_with("sqlite:") {
