@@ -285,10 +285,13 @@ pub async fn serve_on(
     let worker = crate::notify::worker::Worker::from_settings(store.clone(), state.clock.clone(), settings)?;
     let interval = std::time::Duration::from_secs(settings.notifications.worker_interval_secs);
     let outbox_worker = crate::notify::worker::spawn(Arc::new(worker), interval);
+    let search_log = state.search_log.clone();
     let app = http::router(state, settings);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
+    // The search statistics still queued are written before the process ends.
+    search_log.flush().await;
     horizon.abort();
     index_refresher.abort();
     outbox_worker.abort();

@@ -3,7 +3,8 @@
 //! the single writer lock behind every booking's fsync — in front of every regulator. Records go to a
 //! background task instead, which writes them in batches, one transaction per batch.
 //!
-//! What that costs: a crash loses the statistics of the last moments (never a booking). A booking naming its
+//! What that costs: a crash loses the statistics of the last moments (never a booking); a clean stop of
+//! `snp serve` flushes them first. A booking naming its
 //! search flushes first ([`SearchLog::flush`]), so the link to a search of this process is never lost; a
 //! booking on another process within the same instant may miss it.
 

@@ -67,10 +67,9 @@ impl Samples {
         let requests = self.latencies.len();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let at = |p: f64| {
-            self.latencies
-                .get(((requests as f64 * p) as usize).min(requests.saturating_sub(1)))
-                .copied()
-                .map_or(0.0, ms)
+            // Nearest rank: the smallest sample with at least p of them at or below it.
+            let rank = ((requests as f64 * p).ceil() as usize).saturating_sub(1);
+            self.latencies.get(rank.min(requests.saturating_sub(1))).copied().map_or(0.0, ms)
         };
         Phase {
             clients,

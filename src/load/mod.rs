@@ -335,7 +335,10 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         .free_slots_of("gp", now + chrono::Duration::hours(1), per_phase * 2 * options.clients.len())
         .await
         .map_err(|e| format!("free slots: {e}"))?;
-    let mut pools = pool.chunks(pool.len().div_ceil(2 * options.clients.len()).max(1)).map(<[String]>::to_vec);
+    // Exactly one equal share per phase (the API's and the raw one at each client count).
+    let phases = 2 * options.clients.len();
+    let share = pool.len() / phases;
+    let mut pools = (0..phases).map(|k| pool[k * share..(k + 1) * share].to_vec());
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let raw_won = Arc::new(AtomicUsize::new(0));
     let mut booking = Vec::new();

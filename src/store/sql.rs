@@ -115,7 +115,6 @@ pub const SET_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE id 
 pub const STAMP_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE rule_id = $1 AND start_at >= $3 \
     AND status = 'free'";
 
-/// Live slots of one professional overlapping `[$2, $3)`.
 /// SQLite, a whole batch in one statement: `$1` is a JSON array of slot objects (see `SqliteStore::insert_slots`).
 pub const SQLITE_INSERT_SLOTS_JSON: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, \
     modality, visibility, status, created_at, updated_at, rule_id, rule_version) \
@@ -135,6 +134,7 @@ pub const POSTGRES_INSERT_SLOTS_UNNEST: &str = "INSERT INTO slots (id, professio
     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::integer[])";
 
+/// Live slots of one professional overlapping `[$2, $3)`.
 pub const FIND_OVERLAP: &str = "SELECT 1 FROM slots WHERE professional_id = $1 AND status <> 'withdrawn' \
     AND start_at < $3 AND end_at > $2 LIMIT 1";
 
