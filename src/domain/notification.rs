@@ -171,6 +171,14 @@ pub enum Attempt {
     },
 }
 
+/// An attempt on one message, as the worker hands it to the store: which message, what became of it, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedAttempt {
+    pub id: String,
+    pub attempt: Attempt,
+    pub at: DateTime<Utc>,
+}
+
 /// After a failed attempt (the `attempts`-th): retry later with exponential backoff — 30 s, 1 min, 2 min, …
 /// capped at an hour — spread by `jitter` in [0, 1) (±20 %) so that a provider coming back is not hit by every
 /// worker at once; or give up when the error is permanent or `max_attempts` are spent.

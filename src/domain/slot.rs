@@ -101,6 +101,14 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// Whether this slot, as read, can no longer be booked however the race for it ends: booked or withdrawn,
+    /// or started. (A held slot may be free again once its hold lapses: only the store can say.)
+    pub fn taken_or_past(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.status, SlotStatus::Booked | SlotStatus::Withdrawn) || self.start <= now
+    }
+}
+
 /// The first index of `batch` whose slot overlaps an earlier one of the same batch (same professional, live
 /// times crossing), as a one-by-one insert would meet it. Sorted by start per professional, so only slots that
 /// really overlap are compared.

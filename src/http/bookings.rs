@@ -19,7 +19,7 @@ use crate::domain::access::{Caller, Role};
 use crate::domain::booking::{Booking, BookingStatus, Outcome, Patient, PatientInput, optional_text};
 use crate::domain::notification::{self, Appointment};
 use crate::domain::professional::Professional;
-use crate::domain::slot::{Slot, Visibility};
+use crate::domain::slot::{Slot, SlotStatus, Visibility};
 use crate::domain::time::utc_rfc3339;
 use crate::store::{BookingFilter, Cancellation, StoreError};
 
@@ -95,6 +95,17 @@ pub struct BookingView {
 async fn view(state: &AppState, lookups: &mut Lookups, booking: &Booking) -> Result<BookingView, ApiError> {
     let missing = || ApiError::Internal(format!("booking {} refers to missing rows", booking.id));
     let slot = state.store.get_slot(&booking.slot_id).await?.ok_or_else(missing)?;
+    view_with_slot(state, lookups, booking, slot).await
+}
+
+/// Renders a booking whose slot is already known.
+async fn view_with_slot(
+    state: &AppState,
+    lookups: &mut Lookups,
+    booking: &Booking,
+    slot: Slot,
+) -> Result<BookingView, ApiError> {
+    let missing = || ApiError::Internal(format!("booking {} refers to missing rows", booking.id));
     let professional = lookups.professional(state, &slot.professional_id).await?.ok_or_else(missing)?;
     let practice = lookups.practice(state, &slot.practice_id).await?.ok_or_else(missing)?;
     Ok(BookingView {
@@ -225,6 +236,11 @@ async fn book(
             }
         },
     };
+    // A slot already taken is refused at once — most racers for a hot slot lose — without the professional's
+    // read or the database's writer (the conditional UPDATE would refuse it the same way).
+    if input.hold_id.is_none() && v.is_empty() && slot.as_ref().is_some_and(|s| s.taken_or_past(now)) {
+        return Err(StoreError::SlotUnavailable.into());
+    }
     let professional = match &slot {
         Some(slot) => state.store.get_professional(&slot.professional_id).await?,
         None => None,
@@ -280,8 +296,11 @@ async fn book(
     let change = Change { action: "booking.create", target_type: "booking", target_ids: &[&booking.id], detail: None };
     state.store.create_booking(&booking, now, &messages, &audit::events(state, caller, &change)).await?;
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
-    // The booking as committed: no need to read it back.
-    let view = view(state, &mut Lookups::default(), &booking).await?;
+    // The booking as committed, its slot now booked: nothing to read back but the practice.
+    let slot = Slot { status: SlotStatus::Booked, updated_at: now, ..slot };
+    let mut lookups = Lookups::default();
+    lookups.know_professional(&slot.professional_id, professional);
+    let view = view_with_slot(state, &mut lookups, &booking, slot).await?;
     Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
 }
 

@@ -264,6 +264,11 @@ impl Lookups {
         Ok(self.professionals[id].clone())
     }
 
+    /// Records a professional read elsewhere in the request.
+    pub fn know_professional(&mut self, id: &str, professional: Option<Professional>) {
+        self.professionals.insert(id.to_string(), professional);
+    }
+
     pub async fn practice(&mut self, state: &AppState, id: &str) -> Result<Option<Practice>, ApiError> {
         if !self.practices.contains_key(id) {
             let found = state.store.get_practice(id).await?;

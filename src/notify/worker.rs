@@ -21,16 +21,25 @@ use crate::domain::booking::{Booking, BookingStatus};
 use crate::domain::cancel_link::{CancelLink, LinkToken, TOKEN_BYTES};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::motif::MotifDef;
-use crate::domain::notification::{Attempt, Channel, Kind, Notification, Recipient, after_failure};
+use crate::domain::notification::{Attempt, Channel, Kind, Notification, Recipient, RecordedAttempt, after_failure};
+use crate::domain::practice::Practice;
+use crate::domain::professional::Professional;
 use crate::domain::slot::Slot;
 use crate::store::{Store, StoreError};
 
 /// The shortest lease: how long a claimed message is left to its worker before another may take it over.
 const MIN_LEASE: Duration = Duration::seconds(120);
-/// A lease covers this many channel timeouts: one send is several exchanges (SMTP: connect, EHLO, STARTTLS,
-/// MAIL, RCPT, DATA; SMS: the provider's time, then the job), each bounded by the timeout. The lease is renewed
-/// before each message, so it only has to outlast one send.
-const TIMEOUTS_PER_LEASE: i64 = 8;
+/// One send is at worst this many channel timeouts: several exchanges (SMTP: connect, EHLO, STARTTLS, MAIL,
+/// RCPT, DATA; SMS: the provider's time, then the job), each bounded by the timeout. A lease outlasts one send;
+/// a message whose claim has less than that left is renewed before it is sent.
+const TIMEOUTS_PER_SEND: i64 = 8;
+/// Outcomes are written together, one transaction per batch (not one per message, each a commit the bookings
+/// queue behind) — but never held longer than this: a crash re-sends at most what went out since (a message sent
+/// and not recorded goes again once its lease ends).
+const RECORD_AT_LEAST_EVERY: StdDuration = StdDuration::from_secs(1);
+/// The messages of one booking follow each other in a batch: what they are about is read once for them all,
+/// if the next comes this soon (a slow channel means reading again, in case the booking changed meanwhile).
+const SUBJECT_REUSED_WITHIN: StdDuration = StdDuration::from_secs(1);
 /// Messages claimed at a time (a pass claims until none is left).
 const BATCH: u32 = 50;
 
@@ -46,8 +55,10 @@ pub struct Worker {
     pub max_attempts: u32,
     /// Messages claimed at a time.
     pub batch: u32,
-    /// How long a claim keeps a message from other workers (renewed before each send).
+    /// How long a claim keeps a message from other workers.
     pub lease: Duration,
+    /// How long one send may take at worst: a claim with less than this left is renewed before the send.
+    pub send_budget: Duration,
 }
 
 /// Why a claimed message was not sent.
@@ -66,12 +77,42 @@ impl From<SendError> for Undelivered {
     }
 }
 
+/// What a message is about, as read from the database.
+struct Subject {
+    booking: Booking,
+    slot: Slot,
+    professional: Professional,
+    practice: Practice,
+    read_at: std::time::Instant,
+}
+
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
     pub sent: usize,
     pub retried: usize,
     pub failed: usize,
+}
+
+impl Pass {
+    /// Counts an attempt; names its outcome for the log.
+    fn count(&mut self, attempt: &Attempt) -> &'static str {
+        match attempt {
+            Attempt::Sent { .. } => {
+                self.sent += 1;
+                "sent"
+            }
+            Attempt::Retry { .. } => {
+                self.retried += 1;
+                "retry"
+            }
+            Attempt::Failed { .. } => {
+                self.failed += 1;
+                "failed"
+            }
+            Attempt::Withdrawn { .. } => "withdrawn",
+        }
+    }
 }
 
 impl Worker {
@@ -93,6 +134,8 @@ impl Worker {
         if public_url.is_none() {
             tracing::warn!("http.public_url is empty: patients' messages will carry no cancel link");
         }
+        let send_budget =
+            Duration::seconds(TIMEOUTS_PER_SEND * settings.email.timeout_secs.max(settings.sms.timeout_secs) as i64);
         Ok(Worker {
             store,
             clock,
@@ -103,9 +146,8 @@ impl Worker {
             public_url,
             max_attempts: settings.notifications.max_attempts,
             batch: BATCH,
-            lease: MIN_LEASE.max(Duration::seconds(
-                TIMEOUTS_PER_LEASE * settings.email.timeout_secs.max(settings.sms.timeout_secs) as i64,
-            )),
+            lease: MIN_LEASE.max(send_budget),
+            send_budget,
         })
     }
 
@@ -113,35 +155,37 @@ impl Worker {
     pub async fn run_once(&self) -> Result<Pass, StoreError> {
         let mut pass = Pass::default();
         loop {
-            let now = self.clock.now();
+            let claimed_at = self.clock.now();
             let claim = uuid::Uuid::now_v7().to_string();
-            let claimed = self.store.claim_due_notifications(now, now + self.lease, self.batch, &claim).await?;
+            let claimed =
+                self.store.claim_due_notifications(claimed_at, claimed_at + self.lease, self.batch, &claim).await?;
+            let mut outcomes = Vec::new();
+            let mut oldest_outcome = std::time::Instant::now();
+            let mut subject = None;
             for message in &claimed {
                 // Each message on the clock of its own turn: a batch may take a while to send.
                 let now = self.clock.now();
-                if !self.store.renew_claim(&message.id, &claim, now + self.lease).await? {
+                if claim_runs_short(claimed_at + self.lease, now, self.send_budget)
+                    && !self.store.renew_claim(&message.id, &claim, now + self.lease).await?
+                {
                     tracing::warn!(outbox_id = %message.id, "claim lapsed and taken over by another worker: skipped");
                     continue;
                 }
-                let attempt = self.deliver(message, now).await;
-                let outcome = match &attempt {
-                    Attempt::Sent { .. } => {
-                        pass.sent += 1;
-                        "sent"
-                    }
-                    Attempt::Retry { .. } => {
-                        pass.retried += 1;
-                        "retry"
-                    }
-                    Attempt::Failed { .. } => {
-                        pass.failed += 1;
-                        "failed"
-                    }
-                    Attempt::Withdrawn { .. } => "withdrawn",
-                };
+                let attempt = self.deliver(message, now, &mut subject).await;
+                // Counted outside the log macro, which skips its fields when the level is off.
+                let outcome = pass.count(&attempt);
                 tracing::info!(outbox_id = %message.id, booking_id = %message.booking_id,
                     channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
-                self.store.record_attempt(&message.id, &claim, &attempt, self.clock.now()).await?;
+                if outcomes.is_empty() {
+                    oldest_outcome = std::time::Instant::now();
+                }
+                outcomes.push(RecordedAttempt { id: message.id.clone(), attempt, at: self.clock.now() });
+                if oldest_outcome.elapsed() >= RECORD_AT_LEAST_EVERY {
+                    self.store.record_attempts(&claim, &std::mem::take(&mut outcomes)).await?;
+                }
+            }
+            if !outcomes.is_empty() {
+                self.store.record_attempts(&claim, &outcomes).await?;
             }
             if claimed.len() < self.batch as usize {
                 return Ok(pass);
@@ -149,8 +193,8 @@ impl Worker {
         }
     }
 
-    async fn deliver(&self, message: &Notification, now: DateTime<Utc>) -> Attempt {
-        match self.send(message, now).await {
+    async fn deliver(&self, message: &Notification, now: DateTime<Utc>, subject: &mut Option<Subject>) -> Attempt {
+        match self.send(message, now, subject).await {
             Ok(provider_id) => Attempt::Sent { provider_id: Some(provider_id) },
             Err(Undelivered::Started) => Attempt::Withdrawn { reason: "the appointment had started".into() },
             Err(Undelivered::Cancelled) => Attempt::Withdrawn { reason: "the booking was cancelled".into() },
@@ -160,15 +204,35 @@ impl Worker {
         }
     }
 
-    async fn send(&self, m: &Notification, now: DateTime<Utc>) -> Result<String, Undelivered> {
+    /// Reads what a message is about — unless the previous message was about the same booking, just now.
+    async fn read_subject(&self, booking_id: &str, memo: &mut Option<Subject>) -> Result<(), SendError> {
+        let fresh =
+            memo.as_ref().is_some_and(|s| s.booking.id == booking_id && s.read_at.elapsed() < SUBJECT_REUSED_WITHIN);
+        if fresh {
+            return Ok(());
+        }
+        *memo = None;
         let transient = |e: StoreError| SendError { message: format!("database: {e}"), permanent: false };
         let gone = || SendError { message: "the booking no longer exists".into(), permanent: true };
-        let booking = self.store.get_booking(&m.booking_id).await.map_err(transient)?.ok_or_else(gone)?;
+        let read_at = std::time::Instant::now();
+        let booking = self.store.get_booking(booking_id).await.map_err(transient)?.ok_or_else(gone)?;
         let slot = self.store.get_slot(&booking.slot_id).await.map_err(transient)?.ok_or_else(gone)?;
         let professional =
             self.store.get_professional(&slot.professional_id).await.map_err(transient)?.ok_or_else(gone)?;
         let practice = self.store.get_practice(&slot.practice_id).await.map_err(transient)?.ok_or_else(gone)?;
-        let details = Details::new(&booking, &professional, &practice, &self.catalogue, &self.motifs);
+        *memo = Some(Subject { booking, slot, professional, practice, read_at });
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        m: &Notification,
+        now: DateTime<Utc>,
+        memo: &mut Option<Subject>,
+    ) -> Result<String, Undelivered> {
+        self.read_subject(&m.booking_id, memo).await?;
+        let Subject { booking, slot, professional, practice, .. } = memo.as_ref().expect("just read");
+        let details = Details::new(booking, professional, practice, &self.catalogue, &self.motifs);
         // A confirmation or a reminder arriving after the start would only confuse. (The claim withdraws due
         // reminders too, but a batch, or a slow provider, may reach this message later than that.)
         if m.kind != Kind::Cancellation && m.recipient == Recipient::Patient && slot.start <= now {
@@ -179,8 +243,8 @@ impl Worker {
         if m.kind != Kind::Cancellation && booking.status == BookingStatus::Cancelled {
             return Err(Undelivered::Cancelled);
         }
-        let cancel_url = self.cancel_url(m, &booking, &slot, now).await?;
-        let context = details.context(&booking, &slot, cancel_url.as_deref());
+        let cancel_url = self.cancel_url(m, booking, slot, now).await?;
+        let context = details.context(booking, slot, cancel_url.as_deref());
         match m.channel {
             Channel::Email => {
                 let Some(channel) = &self.email else {
@@ -240,6 +304,12 @@ impl Worker {
     }
 }
 
+/// Whether a claim lasting until `claimed_until` might end during a send starting `now` (and so must be renewed
+/// first). A quick batch renews nothing; a slow one renews each message once its claim runs short.
+fn claim_runs_short(claimed_until: DateTime<Utc>, now: DateTime<Utc>, send_budget: Duration) -> bool {
+    claimed_until - now < send_budget
+}
+
 /// A number in [0, 1) for the backoff's jitter.
 fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
@@ -265,4 +335,22 @@ pub fn spawn(worker: Arc<Worker>, interval: StdDuration) -> tokio::task::JoinHan
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_renewed_only_once_it_cannot_outlast_a_send() {
+        let claimed_at = DateTime::parse_from_rfc3339("2026-11-24T08:00:00Z").unwrap().to_utc();
+        let (lease, budget) = (Duration::seconds(120), Duration::seconds(80));
+        let until = claimed_at + lease;
+        assert!(!claim_runs_short(until, claimed_at, budget));
+        assert!(!claim_runs_short(until, claimed_at + Duration::seconds(40), budget));
+        assert!(claim_runs_short(until, claimed_at + Duration::seconds(41), budget));
+        assert!(claim_runs_short(until, claimed_at + Duration::seconds(200), budget));
+        // Long timeouts: the lease is one send's budget, and every message is renewed (as before batching).
+        assert!(claim_runs_short(claimed_at + budget, claimed_at + Duration::seconds(1), budget));
+    }
 }

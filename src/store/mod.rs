@@ -23,7 +23,7 @@ use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::cancel_link::CancelLink;
-use crate::domain::notification::{Attempt, Notification};
+use crate::domain::notification::{Notification, RecordedAttempt};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -411,14 +411,9 @@ pub trait Store: Send + Sync + 'static {
     /// Extends the lease of a claimed message before it is sent; `false` when it is no longer this claim's
     /// (another worker took it over after the lease ended, or it was settled).
     async fn renew_claim(&self, id: &str, claim_token: &str, lease_until: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Records an attempt's outcome — only while the message is still this claim's.
-    async fn record_attempt(
-        &self,
-        id: &str,
-        claim_token: &str,
-        attempt: &Attempt,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    /// Records the outcomes of attempts, all in one transaction — each only while its message is still this
+    /// claim's (a message taken over by another worker keeps that worker's outcome).
+    async fn record_attempts(&self, claim_token: &str, attempts: &[RecordedAttempt]) -> Result<(), StoreError>;
     /// The outbox as the metrics show it (counts only, no message).
     async fn outbox_stats(&self, now: DateTime<Utc>) -> Result<OutboxStats, StoreError>;
     /// A booking's messages, in the order they are due.

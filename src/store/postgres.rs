@@ -29,7 +29,7 @@ use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::cancel_link::CancelLink;
-use crate::domain::notification::{Attempt, Notification};
+use crate::domain::notification::{Attempt, Notification, RecordedAttempt};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -96,6 +96,12 @@ impl PostgresStore {
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// Where a single write statement outside a transaction goes: any connection (PostgreSQL queues writers
+    /// on the rows they touch).
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 
@@ -183,6 +189,32 @@ impl PostgresStore {
         Self::lock_professionals(&mut tx, &professionals).await?;
         Self::refuse_deactivated(&mut tx, slots).await?;
         Ok(tx)
+    }
+
+    /// A booking's outbox rows, inside the caller's transaction: one statement, however many messages.
+    async fn insert_outbox(
+        tx: &mut Transaction<'static, Postgres>,
+        messages: &[Notification],
+    ) -> Result<(), sqlx::Error> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&Notification) -> String| messages.iter().map(f).collect::<Vec<String>>();
+        let instants = |f: fn(&Notification) -> DateTime<Utc>| messages.iter().map(f).collect::<Vec<DateTime<Utc>>>();
+        sqlx::query(sql::POSTGRES_INSERT_OUTBOX_UNNEST)
+            .bind(column(|m| m.id.clone()))
+            .bind(column(|m| m.booking_id.clone()))
+            .bind(column(|m| m.channel.as_str().to_string()))
+            .bind(column(|m| m.recipient.as_str().to_string()))
+            .bind(column(|m| m.kind.as_str().to_string()))
+            .bind(column(|m| m.address.clone()))
+            .bind(instants(|m| m.due_at))
+            .bind(column(|m| m.status.as_str().to_string()))
+            .bind(messages.iter().map(|m| i32::try_from(m.attempts).unwrap_or(i32::MAX)).collect::<Vec<i32>>())
+            .bind(instants(|m| m.created_at))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 
     /// The whole batch in one statement, from column arrays. An overlap is reported without its index.

@@ -38,29 +38,6 @@ pub const ABANDONED_AFTER_SECONDS: i64 = 300;
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
-            /// Outbox rows, inside the caller's transaction.
-            async fn insert_outbox(
-                tx: &mut sqlx::Transaction<'static, $db>,
-                messages: &[Notification],
-            ) -> Result<(), sqlx::Error> {
-                for m in messages {
-                    sqlx::query(sql::INSERT_OUTBOX)
-                        .bind(&m.id)
-                        .bind(&m.booking_id)
-                        .bind(m.channel.as_str())
-                        .bind(m.recipient.as_str())
-                        .bind(m.kind.as_str())
-                        .bind(&m.address)
-                        .bind(m.due_at)
-                        .bind(m.status.as_str())
-                        .bind(i32::try_from(m.attempts).unwrap_or(i32::MAX))
-                        .bind(m.created_at)
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                Ok(())
-            }
-
             /// Audit events, inside the transaction of the change they record.
             async fn insert_audit(tx: &mut sqlx::Transaction<'static, $db>, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
                 for e in events {
@@ -335,7 +312,7 @@ macro_rules! impl_store {
             async fn insert_practice(&self, p: &Practice) -> Result<(), StoreError> {
                 Self::bind_practice(sqlx::query(sql::INSERT_PRACTICE), p)
                     .bind(p.created_at)
-                    .execute(&self.pool)
+                    .execute(self.write_pool())
                     .await?;
                 Ok(())
             }
@@ -357,7 +334,7 @@ macro_rules! impl_store {
             }
 
             async fn update_practice(&self, p: &Practice) -> Result<(), StoreError> {
-                let updated = Self::bind_practice(sqlx::query(sql::UPDATE_PRACTICE), p).execute(&self.pool).await?;
+                let updated = Self::bind_practice(sqlx::query(sql::UPDATE_PRACTICE), p).execute(self.write_pool()).await?;
                 if updated.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -949,7 +926,7 @@ macro_rules! impl_store {
                     .bind(&link.booking_id)
                     .bind(link.expires_at)
                     .bind(link.created_at)
-                    .execute(&self.pool)
+                    .execute(self.write_pool())
                     .await?;
                 Ok(())
             }
@@ -990,21 +967,17 @@ macro_rules! impl_store {
                 Ok(renewed.rows_affected() == 1)
             }
 
-            async fn record_attempt(
-                &self,
-                id: &str,
-                claim_token: &str,
-                attempt: &Attempt,
-                now: DateTime<Utc>,
-            ) -> Result<(), StoreError> {
-                let query = match attempt {
-                    Attempt::Sent { provider_id } => sqlx::query(sql::MARK_SENT).bind(id).bind(claim_token).bind(now).bind(provider_id.clone()),
-                    Attempt::Retry { error, at } => sqlx::query(sql::MARK_RETRY).bind(id).bind(claim_token).bind(*at).bind(error.clone()),
-                    Attempt::Failed { error } => sqlx::query(sql::MARK_FAILED).bind(id).bind(claim_token).bind(error.clone()),
-                    Attempt::Withdrawn { reason } => sqlx::query(sql::MARK_WITHDRAWN).bind(id).bind(claim_token).bind(reason.clone()),
-                };
+            async fn record_attempts(&self, claim_token: &str, attempts: &[RecordedAttempt]) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
-                query.execute(&mut *tx).await?;
+                for RecordedAttempt { id, attempt, at } in attempts {
+                    let query = match attempt {
+                        Attempt::Sent { provider_id } => sqlx::query(sql::MARK_SENT).bind(id).bind(claim_token).bind(*at).bind(provider_id.clone()),
+                        Attempt::Retry { error, at } => sqlx::query(sql::MARK_RETRY).bind(id).bind(claim_token).bind(*at).bind(error.clone()),
+                        Attempt::Failed { error } => sqlx::query(sql::MARK_FAILED).bind(id).bind(claim_token).bind(error.clone()),
+                        Attempt::Withdrawn { reason } => sqlx::query(sql::MARK_WITHDRAWN).bind(id).bind(claim_token).bind(reason.clone()),
+                    };
+                    query.execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -1129,7 +1102,7 @@ macro_rules! impl_store {
                     .bind(key)
                     .bind(i32::from(status))
                     .bind(body)
-                    .execute(&self.pool)
+                    .execute(self.write_pool())
                     .await?;
                 Ok(())
             }
@@ -1336,15 +1309,15 @@ macro_rules! impl_store {
             }
 
             async fn purge_cancel_links(&self, expired_before: DateTime<Utc>) -> Result<u64, StoreError> {
-                Ok(sqlx::query(sql::PURGE_CANCEL_LINKS).bind(expired_before).execute(&self.pool).await?.rows_affected())
+                Ok(sqlx::query(sql::PURGE_CANCEL_LINKS).bind(expired_before).execute(self.write_pool()).await?.rows_affected())
             }
 
             async fn purge_idempotency_keys(&self, older_than: DateTime<Utc>) -> Result<u64, StoreError> {
-                Ok(sqlx::query(sql::PURGE_IDEMPOTENCY_KEYS).bind(older_than).execute(&self.pool).await?.rows_affected())
+                Ok(sqlx::query(sql::PURGE_IDEMPOTENCY_KEYS).bind(older_than).execute(self.write_pool()).await?.rows_affected())
             }
 
             async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError> {
-                sqlx::query(sql::FORGET_IDEMPOTENCY_KEY).bind(api_key_id).bind(endpoint).bind(key).execute(&self.pool).await?;
+                sqlx::query(sql::FORGET_IDEMPOTENCY_KEY).bind(api_key_id).bind(endpoint).bind(key).execute(self.write_pool()).await?;
                 Ok(())
             }
 

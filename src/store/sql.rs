@@ -398,8 +398,17 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 
 // --- outbox -----------------------------------------------------------------------------------------------
 
-pub const INSERT_OUTBOX: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, address, due_at, \
-    status, attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// SQLite, a booking's messages in one statement: `$1` is a JSON array of outbox objects.
+pub const SQLITE_INSERT_OUTBOX_JSON: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, address, \
+    due_at, status, attempts, created_at) \
+    SELECT value->>'id', value->>'booking_id', value->>'channel', value->>'recipient', value->>'kind', \
+    value->>'address', value->>'due_at', value->>'status', value->>'attempts', value->>'created_at' \
+    FROM json_each($1) ORDER BY key";
+/// PostgreSQL, a booking's messages in one statement, from column arrays.
+pub const POSTGRES_INSERT_OUTBOX_UNNEST: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, \
+    address, due_at, status, attempts, created_at) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+    $7::timestamptz[], $8::text[], $9::integer[], $10::timestamptz[])";
 /// A cancelled booking's reminders still to come are not sent.
 pub const WITHDRAW_REMINDERS: &str =
     "UPDATE outbox SET status = 'withdrawn' WHERE booking_id = $1 AND kind = 'reminder' AND status = 'pending'";

@@ -1,6 +1,12 @@
 //! SQLite backend: the embedded default. WAL journal, a busy timeout, foreign keys on, `synchronous=FULL`
 //! (an acknowledged write survives a power cut), and every write transaction opened with `BEGIN IMMEDIATE` so
 //! writers queue on the lock up front instead of failing half-way with SQLITE_BUSY.
+//!
+//! SQLite has one writer at a time, and a writer that finds the lock taken waits in its busy handler — by
+//! sleeping 1, 2, 5, 10… ms and trying again, leaving the lock idle meanwhile. So this process writes through a
+//! single connection of its own: its writers queue in order on that connection (an async wait, handed over the
+//! moment the previous transaction ends), and the busy handler only serves against other processes. Reads use
+//! the other connections, which WAL never blocks.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,7 +34,7 @@ use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::availability::{Absence, AvailabilityRule};
 use crate::domain::booking::{Booking, BookingStatus, Hold, Outcome};
 use crate::domain::cancel_link::CancelLink;
-use crate::domain::notification::{Attempt, Notification};
+use crate::domain::notification::{Attempt, Notification, RecordedAttempt};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
@@ -38,7 +44,10 @@ use crate::domain::user::{Session, User};
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// Reads (and nothing else: see the module's header).
     pool: SqlitePool,
+    /// The one connection every write of this process goes through.
+    writer: SqlitePool,
     /// Search statistics: committed without waiting for the disk (`synchronous=NORMAL`, durable at the next
     /// checkpoint). A power cut may lose the last of them — never a booking — and a search does not wait for
     /// an fsync.
@@ -56,10 +65,16 @@ impl SqliteStore {
             .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
         let pool =
             SqlitePoolOptions::new().max_connections(settings.max_connections).connect_with(options.clone()).await?;
+        // A write waits its turn as long as it would have waited for the lock itself.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_millis(settings.busy_timeout_ms))
+            .connect_with(options.clone())
+            .await?;
         let statistics = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_lazy_with(options.synchronous(SqliteSynchronous::Normal));
-        Ok(Self { pool, statistics })
+        Ok(Self { pool, writer, statistics })
     }
 
     /// How a claim skips rows another worker is claiming: nothing to skip, writers are serialised.
@@ -74,6 +89,33 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// A booking's outbox rows, inside the caller's transaction: one statement, however many messages (each
+    /// statement is a round trip while this process's only writer waits).
+    async fn insert_outbox(
+        tx: &mut Transaction<'static, Sqlite>,
+        messages: &[Notification],
+    ) -> Result<(), sqlx::Error> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id, "booking_id": m.booking_id, "channel": m.channel.as_str(),
+                    "recipient": m.recipient.as_str(), "kind": m.kind.as_str(), "address": m.address,
+                    "due_at": as_bound(m.due_at), "status": m.status.as_str(), "attempts": m.attempts,
+                    "created_at": as_bound(m.created_at),
+                })
+            })
+            .collect();
+        sqlx::query(sql::SQLITE_INSERT_OUTBOX_JSON)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// `IN` a JSON array of ids bound as `$n`.
     fn id_list_test(n: usize) -> String {
         format!("IN (SELECT value FROM json_each(${n}))")
@@ -84,9 +126,14 @@ impl SqliteStore {
         Ok(self.pool.begin().await?)
     }
 
-    /// A write transaction that takes the database's write lock at once.
+    /// A write transaction that takes the database's write lock at once, on this process's writer connection.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Where a single write statement outside a transaction goes.
+    fn write_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 }
 
@@ -155,7 +202,7 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
@@ -183,18 +230,23 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     }
 });
 
+/// An instant in JSON exactly as sqlx binds one (RFC 3339, `+00:00`), so that it compares and sorts with the
+/// stored ones.
+fn as_bound(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// A batch as the JSON array the batch statements read, instants written exactly as sqlx binds them
 /// (RFC 3339, `+00:00`), so that they compare and sort with the stored ones.
 fn slots_as_json(slots: &[Slot]) -> String {
-    let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     let rows: Vec<serde_json::Value> = slots
         .iter()
         .map(|s| {
             serde_json::json!({
                 "id": s.id, "professional_id": s.professional_id, "practice_id": s.practice_id,
-                "start_at": instant(s.start), "end_at": instant(s.end), "modality": s.modality.as_str(),
+                "start_at": as_bound(s.start), "end_at": as_bound(s.end), "modality": s.modality.as_str(),
                 "visibility": s.visibility.as_str(), "status": s.status.as_str(),
-                "created_at": instant(s.created_at), "updated_at": instant(s.updated_at),
+                "created_at": as_bound(s.created_at), "updated_at": as_bound(s.updated_at),
                 "rule_id": s.rule_id, "rule_version": s.rule_version,
             })
         })

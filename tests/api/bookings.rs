@@ -139,7 +139,12 @@ async fn releasing_a_hold_frees_the_slot(app: TestApp) {
 async fn a_slot_is_booked_at_most_once_and_only_when_bookable(app: TestApp) {
     let s = setup(&app).await;
     let slot_id = gp_slot(&app, &s, 120).await;
-    assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await.status, StatusCode::CREATED);
+    let booked = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await;
+    assert_eq!(booked.status, StatusCode::CREATED);
+    // The answer is built from what was committed, without reading it back: it is what a read shows.
+    let read_back = app.get(&format!("/api/v1/bookings/{}", booked.body["id"].as_str().unwrap()), &s.regulator).await;
+    assert_eq!(booked.body, read_back.body);
+    assert_eq!(booked.body["slot"]["status"], "booked");
     app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id))
         .await
         .problem(StatusCode::CONFLICT, "slot_unavailable");

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use snp::domain::access::Role;
 
 use chrono::Duration;
-use snp::domain::notification::{Attempt, Kind};
+use snp::domain::notification::{Attempt, Kind, RecordedAttempt};
 
 use crate::helpers::{TestApp, slot, test_now};
 use crate::on_both_databases;
@@ -44,6 +44,10 @@ async fn book(app: &TestApp, s: &Setup, minutes: i64, patient: Value) -> String 
     let booked = app.post("/api/v1/bookings", &s.regulator, body).await;
     assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text);
     booked.body["id"].as_str().unwrap().to_string()
+}
+
+fn recorded(id: &str, attempt: &Attempt, at: chrono::DateTime<chrono::Utc>) -> RecordedAttempt {
+    RecordedAttempt { id: id.to_string(), attempt: attempt.clone(), at }
 }
 
 fn patient_with_both() -> Value {
@@ -206,10 +210,10 @@ async fn due_messages_are_claimed_once_per_lease_and_each_claim_counts_an_attemp
     let taken = &claimed[0].id;
     assert!(!app.store.renew_claim(taken, "claim-a", later + Duration::seconds(120)).await.unwrap());
     let failed = Attempt::Failed { error: "stale".into() };
-    app.store.record_attempt(taken, "claim-a", &failed, later).await.unwrap();
+    app.store.record_attempts("claim-a", &[recorded(taken, &failed, later)]).await.unwrap();
     assert!(app.store.renew_claim(taken, "claim-b", later + Duration::seconds(120)).await.unwrap());
     let sent = Attempt::Sent { provider_id: Some("250 queued".into()) };
-    app.store.record_attempt(taken, "claim-b", &sent, later).await.unwrap();
+    app.store.record_attempts("claim-b", &[recorded(taken, &sent, later)]).await.unwrap();
     let shown = notifications(&app, &s.regulator, &booking).await;
     assert_eq!(shown.iter().filter(|m| m["status"] == "sent").count(), 1);
     assert_eq!(shown.iter().filter(|m| m["status"] == "failed").count(), 0);
@@ -222,13 +226,14 @@ async fn attempts_are_recorded_as_sent_retried_or_failed(app: TestApp) {
     let claimed = app.store.claim_due_notifications(now, now + Duration::seconds(60), 10, "c").await.unwrap();
     let (sms, email, professional) = (&claimed[0], &claimed[1], &claimed[2]);
     let sent = Attempt::Sent { provider_id: Some("job-42".into()) };
-    app.store.record_attempt(&sms.id, "c", &sent, now).await.unwrap();
     let retry = Attempt::Retry { error: "421 service not available".into(), at: now + Duration::seconds(30) };
-    app.store.record_attempt(&email.id, "c", &retry, now).await.unwrap();
     let failed = Attempt::Failed { error: "550 mailbox unavailable".into() };
-    app.store.record_attempt(&professional.id, "c", &failed, now).await.unwrap();
+    // One batch, one transaction.
+    let batch =
+        [recorded(&sms.id, &sent, now), recorded(&email.id, &retry, now), recorded(&professional.id, &failed, now)];
+    app.store.record_attempts("c", &batch).await.unwrap();
     // A late answer for a message no longer pending changes nothing.
-    app.store.record_attempt(&professional.id, "c", &sent, now).await.unwrap();
+    app.store.record_attempts("c", &[recorded(&professional.id, &sent, now)]).await.unwrap();
 
     let shown = notifications(&app, &s.regulator, &booking).await;
     let by_status = |status: &str| shown.iter().filter(|m| m["status"] == status).cloned().collect::<Vec<_>>();
