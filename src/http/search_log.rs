@@ -9,7 +9,9 @@
 //! booking on another process within the same instant may miss it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::search::SearchRecord;
@@ -19,6 +21,11 @@ use crate::store::Store;
 const QUEUE: usize = 20_000;
 /// Records per transaction at most.
 const BATCH: usize = 1_000;
+/// Under overload every search would drop its record: the log says so on the first and then every this many.
+const DROPS_PER_WARNING: u64 = 1_000;
+/// A batch that fails is written again record by record, so that one bad record costs only itself — unless this
+/// many fail in a row: then the database is down, and the rest is not tried one by one.
+const FAILURES_BEFORE_GIVING_UP: usize = 3;
 
 enum Message {
     Record(Box<SearchRecord>),
@@ -28,6 +35,7 @@ enum Message {
 #[derive(Clone)]
 pub struct SearchLog {
     sender: mpsc::Sender<Message>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl SearchLog {
@@ -36,13 +44,23 @@ impl SearchLog {
     pub fn start(store: Arc<dyn Store>) -> SearchLog {
         let (sender, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write_batches(store, receiver));
-        SearchLog { sender }
+        SearchLog { sender, dropped: Arc::default() }
     }
 
     /// Queues a record; never waits.
     pub fn record(&self, record: SearchRecord) {
-        if self.sender.try_send(Message::Record(Box::new(record))).is_err() {
-            tracing::warn!("search statistics queue full: a search record was dropped");
+        let Err(error) = self.sender.try_send(Message::Record(Box::new(record))) else { return };
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped % DROPS_PER_WARNING != 1 {
+            return;
+        }
+        match error {
+            TrySendError::Full(_) => {
+                tracing::warn!(dropped, "search statistics queue full: search records dropped")
+            }
+            TrySendError::Closed(_) => {
+                tracing::error!(dropped, "search statistics writer stopped: search records dropped")
+            }
         }
     }
 
@@ -68,14 +86,38 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Messa
             }
             next = if records.len() < BATCH { receiver.try_recv().ok() } else { None };
         }
-        if !records.is_empty()
-            && let Err(error) = store.record_searches(&records).await
-        {
-            tracing::error!(%error, lost = records.len(), "search statistics not written");
-        }
+        write(store.as_ref(), &records).await;
         records.clear();
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+/// Writes a batch in one transaction; if that fails, record by record (see [`FAILURES_BEFORE_GIVING_UP`]).
+async fn write(store: &dyn Store, records: &[SearchRecord]) {
+    if records.is_empty() {
+        return;
+    }
+    let Err(error) = store.record_searches(records).await else { return };
+    if records.len() == 1 {
+        tracing::error!(%error, lost = 1, "search statistics not written");
+        return;
+    }
+    let (mut lost, mut failures_in_a_row) = (0, 0);
+    for (i, record) in records.iter().enumerate() {
+        if failures_in_a_row == FAILURES_BEFORE_GIVING_UP {
+            lost += records.len() - i;
+            break;
+        }
+        if store.record_searches(std::slice::from_ref(record)).await.is_ok() {
+            failures_in_a_row = 0;
+        } else {
+            failures_in_a_row += 1;
+            lost += 1;
+        }
+    }
+    if lost > 0 {
+        tracing::error!(%error, lost, of = records.len(), "search statistics not written");
     }
 }

@@ -35,6 +35,12 @@ const BOOKING_STATES: &str = "SELECT b.id, CASE WHEN b.status = 'cancelled' THEN
 const BOOKED_WITHOUT_BOOKING: &str = "SELECT COUNT(*) FROM slots s WHERE s.status = 'booked' AND NOT EXISTS \
     (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.status <> 'cancelled')";
 
+/// How many tables the database holds, and whether snp's migration ledger is one of them.
+const SQLITE_TABLES: &str = "SELECT COUNT(*), COUNT(*) FILTER (WHERE name = '_sqlx_migrations') FROM sqlite_master \
+    WHERE type = 'table'";
+const POSTGRES_TABLES: &str = "SELECT COUNT(*), COUNT(*) FILTER (WHERE table_name = '_sqlx_migrations') \
+    FROM information_schema.tables WHERE table_schema = current_schema()";
+
 pub enum Raw {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -55,6 +61,7 @@ impl Raw {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Raw, sqlx::Error> {
         if settings.url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(&settings.url)?
+                .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
@@ -67,6 +74,16 @@ impl Raw {
                 PgPoolOptions::new().max_connections(settings.max_connections).connect(&settings.url).await?,
             ))
         }
+    }
+
+    /// Whether the database holds tables of something other than snp (tables, but no migration ledger of ours):
+    /// such a database is refused before anything — migrations included — is written to it.
+    pub async fn holds_something_else(&self) -> Result<bool, sqlx::Error> {
+        let (tables, ledger): (i64, i64) = match self {
+            Raw::Sqlite(pool) => sqlx::query_as(SQLITE_TABLES).fetch_one(pool).await?,
+            Raw::Postgres(pool) => sqlx::query_as(POSTGRES_TABLES).fetch_one(pool).await?,
+        };
+        Ok(tables > 0 && ledger == 0)
     }
 
     /// The booking's conditional UPDATE, as the store runs it, alone in its own transaction: did it win the slot?

@@ -40,6 +40,20 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
 const LOCK_PROFESSIONALS: &str = "SELECT id FROM professionals WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 
+/// A connection idle longer than this is pinged before use (the server may have restarted, or a firewall dropped
+/// it); one in steady use is not — a ping is a round trip, as dear as the query it would precede.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+async fn ping_if_idle(
+    conn: &mut sqlx::PgConnection,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for >= PING_AFTER_IDLE {
+        sqlx::Connection::ping(conn).await?;
+    }
+    Ok(true)
+}
+
 /// SQLSTATE of an exclusion-constraint violation.
 const EXCLUSION_VIOLATION: &str = "23P01";
 
@@ -55,11 +69,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .connect(&settings.url)
             .await?;
         let statistics = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::Executor::execute(conn, "SET synchronous_commit = off").await?;
@@ -189,6 +207,26 @@ impl PostgresStore {
         Self::lock_professionals(&mut tx, &professionals).await?;
         Self::refuse_deactivated(&mut tx, slots).await?;
         Ok(tx)
+    }
+
+    /// A direct booking: the slot's conditional UPDATE, then the booking's rows, in one transaction.
+    async fn book_free_slot(
+        &self,
+        b: &Booking,
+        now: DateTime<Utc>,
+        messages: &[Notification],
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let booked: Option<String> =
+            sqlx::query_scalar(sql::BOOK_FREE_SLOT).bind(&b.slot_id).bind(now).fetch_optional(&mut *tx).await?;
+        if booked.is_none() {
+            drop(tx);
+            return Err(self.slot_refusal(&b.slot_id).await);
+        }
+        Self::write_booking_records(&mut tx, b, messages, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A booking's outbox rows, inside the caller's transaction: one statement, however many messages.

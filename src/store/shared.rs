@@ -38,6 +38,45 @@ pub const ABANDONED_AFTER_SECONDS: i64 = 300;
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
+            /// Why a slot could not be booked, once the conditional UPDATE has said no.
+            async fn slot_refusal(&self, slot_id: &str) -> StoreError {
+                match <Self as super::Store>::get_slot(self, slot_id).await {
+                    Ok(None) => StoreError::NotFound,
+                    Ok(Some(_)) => StoreError::SlotUnavailable,
+                    Err(error) => error,
+                }
+            }
+
+            /// A booking whose slot the transaction has just taken: its row, its search's link, its messages and
+            /// its audit events.
+            async fn write_booking_records(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                b: &Booking,
+                messages: &[Notification],
+                audit: &[AuditEvent],
+            ) -> Result<(), StoreError> {
+                let patient = b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
+                let inserted = Self::bind_booking(sqlx::query(sql::INSERT_BOOKING), b, patient).execute(&mut **tx).await;
+                if let Err(error) = inserted {
+                    return Err(match StoreError::from(error) {
+                        // The partial unique index: another active booking of this slot exists.
+                        StoreError::Conflict(_) => StoreError::SlotUnavailable,
+                        other => other,
+                    });
+                }
+                if let Some(search_id) = &b.search_id {
+                    sqlx::query(sql::LINK_SEARCH_TO_BOOKING)
+                        .bind(search_id)
+                        .bind(&b.id)
+                        .bind(&b.booked_by)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Self::insert_outbox(tx, messages).await?;
+                Self::insert_audit(tx, audit).await?;
+                Ok(())
+            }
+
             /// Audit events, inside the transaction of the change they record.
             async fn insert_audit(tx: &mut sqlx::Transaction<'static, $db>, events: &[AuditEvent]) -> Result<(), sqlx::Error> {
                 for e in events {
@@ -224,6 +263,30 @@ macro_rules! impl_store {
                     outcome.push(obstacle);
                 }
                 Ok(outcome)
+            }
+
+            /// A booking's columns, in the order of `INSERT_BOOKING`, after what `query` already binds.
+            fn bind_booking<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                b: &'q Booking,
+                patient: &'q crate::domain::booking::Patient,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+                query
+                    .bind(&b.id)
+                    .bind(&b.slot_id)
+                    .bind(&b.hold_id)
+                    .bind(b.status.as_str())
+                    .bind(&patient.first_name)
+                    .bind(&patient.last_name)
+                    .bind(patient.birth_date.format("%Y-%m-%d").to_string())
+                    .bind(&patient.phone)
+                    .bind(&patient.email)
+                    .bind(&b.motif)
+                    .bind(&b.note)
+                    .bind(&b.search_id)
+                    .bind(&b.booked_by)
+                    .bind(b.created_at)
+                    .bind(b.updated_at)
             }
 
             /// A practice's columns as `$1`–`$11` (creation and change alike).
@@ -789,81 +852,28 @@ macro_rules! impl_store {
                 messages: &[Notification],
                 audit: &[AuditEvent],
             ) -> Result<(), StoreError> {
-                let mut tx = self.begin_write().await?;
-                let booked: Option<String> = match &b.hold_id {
-                    Some(hold_id) => {
-                        // The hold row first, then the slot: the same order as a release, so no deadlock.
-                        let claimed: Option<String> = sqlx::query_scalar(sql::CLAIM_HOLD)
-                            .bind(hold_id)
-                            .bind(&b.id)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        let Some(slot_id) = claimed else {
-                            drop(tx);
-                            return Err(match self.get_hold(hold_id).await? {
-                                None => StoreError::NotFound,
-                                Some(hold) if hold.booking_id.is_some() => StoreError::HoldUsed,
-                                Some(_) => StoreError::HoldExpired,
-                            });
-                        };
-                        let booked: Option<String> = sqlx::query_scalar(sql::BOOK_HELD_SLOT)
-                            .bind(&slot_id)
-                            .bind(hold_id)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if booked.is_none() {
-                            // The slot started meanwhile, or was taken after the hold lapsed.
-                            return Err(StoreError::HoldExpired);
-                        }
-                        booked
-                    }
-                    None => sqlx::query_scalar(sql::BOOK_FREE_SLOT).bind(&b.slot_id).bind(now).fetch_optional(&mut *tx).await?,
+                let Some(hold_id) = &b.hold_id else {
+                    return self.book_free_slot(b, now, messages, audit).await;
                 };
-                if booked.is_none() {
+                let mut tx = self.begin_write().await?;
+                // The hold row first, then the slot: the same order as a release, so no deadlock.
+                let claimed: Option<String> =
+                    sqlx::query_scalar(sql::CLAIM_HOLD).bind(hold_id).bind(&b.id).bind(now).fetch_optional(&mut *tx).await?;
+                let Some(slot_id) = claimed else {
                     drop(tx);
-                    return Err(match self.get_slot(&b.slot_id).await? {
+                    return Err(match self.get_hold(hold_id).await? {
                         None => StoreError::NotFound,
-                        Some(_) => StoreError::SlotUnavailable,
+                        Some(hold) if hold.booking_id.is_some() => StoreError::HoldUsed,
+                        Some(_) => StoreError::HoldExpired,
                     });
+                };
+                let booked: Option<String> =
+                    sqlx::query_scalar(sql::BOOK_HELD_SLOT).bind(&slot_id).bind(hold_id).bind(now).fetch_optional(&mut *tx).await?;
+                if booked.is_none() {
+                    // The slot started meanwhile, or was taken after the hold lapsed.
+                    return Err(StoreError::HoldExpired);
                 }
-                let patient = b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
-                let inserted = sqlx::query(sql::INSERT_BOOKING)
-                    .bind(&b.id)
-                    .bind(&b.slot_id)
-                    .bind(&b.hold_id)
-                    .bind(b.status.as_str())
-                    .bind(&patient.first_name)
-                    .bind(&patient.last_name)
-                    .bind(patient.birth_date.format("%Y-%m-%d").to_string())
-                    .bind(&patient.phone)
-                    .bind(&patient.email)
-                    .bind(&b.motif)
-                    .bind(&b.note)
-                    .bind(&b.search_id)
-                    .bind(&b.booked_by)
-                    .bind(b.created_at)
-                    .bind(b.updated_at)
-                    .execute(&mut *tx)
-                    .await;
-                if let Err(error) = inserted {
-                    return Err(match StoreError::from(error) {
-                        // The partial unique index: another active booking of this slot exists.
-                        StoreError::Conflict(_) => StoreError::SlotUnavailable,
-                        other => other,
-                    });
-                }
-                if let Some(search_id) = &b.search_id {
-                    sqlx::query(sql::LINK_SEARCH_TO_BOOKING)
-                        .bind(search_id)
-                        .bind(&b.id)
-                        .bind(&b.booked_by)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Self::insert_outbox(&mut tx, messages).await?;
-                Self::insert_audit(&mut tx, audit).await?;
+                Self::write_booking_records(&mut tx, b, messages, audit).await?;
                 tx.commit().await?;
                 Ok(())
             }

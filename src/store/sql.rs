@@ -316,12 +316,19 @@ pub const FREE_HELD_SLOT: &str = "UPDATE slots SET hold_id = NULL, hold_expires_
     AND c.deactivated_at IS NOT NULL) THEN 'withdrawn' ELSE 'free' END \
     WHERE id = $1 AND status = 'held' AND hold_id = $2";
 
-pub const BOOK_FREE_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
+/// The booking's conditional UPDATE of a free slot (`$1` slot, `$2` now): shared by [`BOOK_FREE_SLOT`] and
+/// [`SQLITE_BOOK_FREE_SLOT_SCRIPT`], so that both take a slot on exactly the same conditions.
+macro_rules! book_free_slot_update {
+    () => {
+        "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
     updated_at = $2 WHERE id = $1 AND (status = 'free' OR (status = 'held' AND hold_expires_at <= $2)) \
     AND start_at > $2 AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.professional_id = slots.professional_id \
     AND a.deleted_at IS NULL AND a.start_at < slots.end_at AND a.end_at > slots.start_at) \
     AND NOT EXISTS (SELECT 1 FROM professionals p WHERE p.id = slots.professional_id AND p.deactivated_at IS NOT NULL) \
-    AND NOT EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id AND c.deactivated_at IS NOT NULL) RETURNING id";
+    AND NOT EXISTS (SELECT 1 FROM practices c WHERE c.id = slots.practice_id AND c.deactivated_at IS NOT NULL)"
+    };
+}
+pub const BOOK_FREE_SLOT: &str = concat!(book_free_slot_update!(), " RETURNING id");
 
 pub const BOOK_HELD_SLOT: &str = "UPDATE slots SET status = 'booked', hold_id = NULL, hold_expires_at = NULL, \
     updated_at = $3 WHERE id = $1 AND status = 'held' AND hold_id = $2 AND hold_expires_at > $3 \
@@ -398,12 +405,53 @@ pub const FORGET_IDEMPOTENCY_KEY: &str =
 
 // --- outbox -----------------------------------------------------------------------------------------------
 
+/// SQLite: outbox rows from a JSON array of outbox objects bound as the given parameter.
+macro_rules! sqlite_outbox_from_json {
+    ($param:literal) => {
+        concat!(
+            "INSERT INTO outbox (id, booking_id, channel, recipient, kind, address, due_at, status, attempts, \
+             created_at) SELECT value->>'id', value->>'booking_id', value->>'channel', value->>'recipient', \
+             value->>'kind', value->>'address', value->>'due_at', value->>'status', value->>'attempts', \
+             value->>'created_at' FROM json_each(",
+            $param,
+            ")"
+        )
+    };
+}
+/// SQLite: audit events from a JSON array bound as the given parameter.
+macro_rules! sqlite_audit_from_json {
+    ($param:literal) => {
+        concat!(
+            "INSERT INTO audit_events (id, at, actor_kind, actor_id, role, action, target_type, target_id, \
+             request_id, detail) SELECT value->>'id', value->>'at', value->>'actor_kind', value->>'actor_id', \
+             value->>'role', value->>'action', value->>'target_type', value->>'target_id', value->>'request_id', \
+             value->>'detail' FROM json_each(",
+            $param,
+            ")"
+        )
+    };
+}
 /// SQLite, a booking's messages in one statement: `$1` is a JSON array of outbox objects.
-pub const SQLITE_INSERT_OUTBOX_JSON: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, address, \
-    due_at, status, attempts, created_at) \
-    SELECT value->>'id', value->>'booking_id', value->>'channel', value->>'recipient', value->>'kind', \
-    value->>'address', value->>'due_at', value->>'status', value->>'attempts', value->>'created_at' \
-    FROM json_each($1) ORDER BY key";
+pub const SQLITE_INSERT_OUTBOX_JSON: &str = concat!(sqlite_outbox_from_json!("$1"), " ORDER BY key");
+/// SQLite, a direct booking in one round trip to the connection: its own transaction; the slot's conditional
+/// UPDATE; then — only if that took the slot (`changes()`) — the booking (`$3`–`$17`, the columns of
+/// [`INSERT_BOOKING`] in order), its search's link, its messages (`$18`) and its audit events (`$19`), both JSON
+/// arrays. Answers 1 when the booking was written, 0 when the slot was not bookable (nothing written).
+pub const SQLITE_BOOK_FREE_SLOT_SCRIPT: &str = concat!(
+    "BEGIN IMMEDIATE; ",
+    book_free_slot_update!(),
+    "; INSERT INTO bookings (id, slot_id, hold_id, status, patient_first_name, patient_last_name, \
+     patient_birth_date, patient_phone, patient_email, motif, note, search_id, booked_by, created_at, updated_at) \
+     SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17 WHERE changes() = 1; ",
+    "UPDATE searches SET booking_id = $3 WHERE id = $14 AND booking_id IS NULL AND api_key_id = $15 \
+     AND EXISTS (SELECT 1 FROM bookings WHERE id = $3); ",
+    sqlite_outbox_from_json!("$18"),
+    " WHERE EXISTS (SELECT 1 FROM bookings WHERE id = $3) ORDER BY key; ",
+    sqlite_audit_from_json!("$19"),
+    " WHERE EXISTS (SELECT 1 FROM bookings WHERE id = $3) ORDER BY key; ",
+    "SELECT COUNT(*) FROM bookings WHERE id = $3; ",
+    "COMMIT"
+);
 /// PostgreSQL, a booking's messages in one statement, from column arrays.
 pub const POSTGRES_INSERT_OUTBOX_UNNEST: &str = "INSERT INTO outbox (id, booking_id, channel, recipient, kind, \
     address, due_at, status, attempts, created_at) \

@@ -63,16 +63,23 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
-        let pool =
-            SqlitePoolOptions::new().max_connections(settings.max_connections).connect_with(options.clone()).await?;
+        // A connection to a local file does not go stale: no ping before each use (a hop to the connection's
+        // thread, as dear as the query itself).
+        let pool = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         // A write waits its turn as long as it would have waited for the lock itself.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_millis(settings.busy_timeout_ms))
             .connect_with(options.clone())
             .await?;
         let statistics = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_lazy_with(options.synchronous(SqliteSynchronous::Normal));
         Ok(Self { pool, writer, statistics })
     }
@@ -89,6 +96,46 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// A direct booking in one round trip to the writer connection ([`sql::SQLITE_BOOK_FREE_SLOT_SCRIPT`]): each
+    /// statement is a hop to the connection's thread, and the writer is what every booking queues for.
+    async fn book_free_slot(
+        &self,
+        b: &Booking,
+        now: DateTime<Utc>,
+        messages: &[Notification],
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        let patient =
+            b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
+        let mut connection = self.writer.acquire().await?;
+        let script = sqlx::query(sql::SQLITE_BOOK_FREE_SLOT_SCRIPT).bind(&b.slot_id).bind(now);
+        let written = Self::bind_booking(script, b, patient)
+            .bind(outbox_as_json(messages))
+            .bind(audit_as_json(audit))
+            .fetch_all(&mut *connection)
+            .await
+            .map(|rows| rows.first().map(|row| sqlx::Row::get::<i64, _>(row, 0)));
+        match written {
+            Ok(Some(1)) => Ok(()),
+            Ok(_) => {
+                drop(connection);
+                Err(self.slot_refusal(&b.slot_id).await)
+            }
+            Err(error) => {
+                // A statement failed half-way: the script's transaction is still open on the connection. A
+                // connection that cannot even roll back is not given back to the pool.
+                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                    connection.detach();
+                }
+                Err(match StoreError::from(error) {
+                    // The partial unique index: another active booking of this slot exists.
+                    StoreError::Conflict(_) => StoreError::SlotUnavailable,
+                    other => other,
+                })
+            }
+        }
+    }
+
     /// A booking's outbox rows, inside the caller's transaction: one statement, however many messages (each
     /// statement is a round trip while this process's only writer waits).
     async fn insert_outbox(
@@ -98,21 +145,7 @@ impl SqliteStore {
         if messages.is_empty() {
             return Ok(());
         }
-        let rows: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "id": m.id, "booking_id": m.booking_id, "channel": m.channel.as_str(),
-                    "recipient": m.recipient.as_str(), "kind": m.kind.as_str(), "address": m.address,
-                    "due_at": as_bound(m.due_at), "status": m.status.as_str(), "attempts": m.attempts,
-                    "created_at": as_bound(m.created_at),
-                })
-            })
-            .collect();
-        sqlx::query(sql::SQLITE_INSERT_OUTBOX_JSON)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(sql::SQLITE_INSERT_OUTBOX_JSON).bind(outbox_as_json(messages)).execute(&mut **tx).await?;
         Ok(())
     }
 
@@ -229,6 +262,37 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
         Ok(())
     }
 });
+
+/// A booking's messages as the JSON array the outbox statements read.
+fn outbox_as_json(messages: &[Notification]) -> String {
+    let rows: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "id": m.id, "booking_id": m.booking_id, "channel": m.channel.as_str(),
+                "recipient": m.recipient.as_str(), "kind": m.kind.as_str(), "address": m.address,
+                "due_at": as_bound(m.due_at), "status": m.status.as_str(), "attempts": m.attempts,
+                "created_at": as_bound(m.created_at),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Audit events as the JSON array the booking script reads.
+fn audit_as_json(events: &[AuditEvent]) -> String {
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id, "at": as_bound(e.at), "actor_kind": e.actor_kind.as_str(), "actor_id": e.actor_id,
+                "role": e.role.map(|r| r.as_str()), "action": e.action, "target_type": e.target_type,
+                "target_id": e.target_id, "request_id": e.request_id, "detail": e.detail,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
 
 /// An instant in JSON exactly as sqlx binds one (RFC 3339, `+00:00`), so that it compares and sorts with the
 /// stored ones.

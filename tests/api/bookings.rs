@@ -27,6 +27,7 @@ on_both_databases!(
     outcomes_only_after_the_slot_started,
     invalid_bookings_are_refused_and_write_nothing,
     only_regulators_book_and_scoped_keys_see_their_own,
+    a_booking_failing_half_way_writes_nothing_and_the_next_one_succeeds,
 );
 
 struct Setup {
@@ -591,4 +592,29 @@ async fn a_live_hold_cannot_book_a_slot_that_has_started(app: TestApp) {
     let body = json!({"hold_id": hold.body["id"], "patient": patient(), "motif": "gp_unscheduled"});
     app.post("/api/v1/bookings", &s.regulator, body).await.problem(StatusCode::CONFLICT, "hold_expired");
     assert_booking_invariants(&app).await;
+}
+
+/// A booking is written at once (on SQLite, as one script on the process's writer connection): a statement that
+/// fails after the slot was taken must undo it all, and leave the writer usable.
+async fn a_booking_failing_half_way_writes_nothing_and_the_next_one_succeeds(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id)).await.status, StatusCode::CREATED);
+    // Damage: the slot looks free again, its booking still active. Taking the slot now succeeds, and writing
+    // the booking then breaks the one-active-booking-per-slot index.
+    let freed = app.count("UPDATE slots SET status = 'free' WHERE id = $1 RETURNING CAST(1 AS BIGINT)", &slot_id).await;
+    assert_eq!(freed, 1);
+    let messages_before = app.count("SELECT COUNT(*) FROM outbox WHERE $1 = $1", "").await;
+    app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id))
+        .await
+        .problem(StatusCode::CONFLICT, "slot_unavailable");
+    assert_eq!(slot_status(&app, &slot_id).await, "free", "the slot's UPDATE was rolled back");
+    assert_eq!(app.count("SELECT COUNT(*) FROM bookings WHERE slot_id = $1", &slot_id).await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM outbox WHERE $1 = $1", "").await, messages_before);
+    let created = "SELECT COUNT(*) FROM audit_events WHERE action = 'booking.create' AND $1 = $1";
+    assert_eq!(app.count(created, "").await, 1);
+    // The writer goes on.
+    let other = gp_slot(&app, &s, 180).await;
+    assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&other)).await.status, StatusCode::CREATED);
+    assert_eq!(slot_status(&app, &other).await, "booked");
 }

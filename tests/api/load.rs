@@ -89,3 +89,16 @@ async fn the_load_benchmark_refuses_a_database_already_in_use() {
     assert!(store.get_practice(&territory.practices[0].id).await.unwrap().is_some());
     assert!(store.list_api_keys().await.unwrap().is_empty(), "nothing written: not even the run's keys");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_benchmark_leaves_a_database_of_something_else_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/other.db?mode=rwc", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY)").execute(&pool).await.unwrap();
+    let error = run(&small(Some(url))).await.expect_err("another application's database is refused");
+    assert!(error.contains("something else") && error.contains("nothing was written"), "{error}");
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(&pool).await.unwrap();
+    assert_eq!(tables, ["invoices"], "not even migrated");
+}

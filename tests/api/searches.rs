@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use snp::domain::access::Role;
 
-use crate::helpers::{TestApp, merge, slot};
+use crate::helpers::{TestApp, merge, slot, test_now};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -17,6 +17,7 @@ on_both_databases!(
     only_regulators_search_and_searches_are_recorded_and_linked,
     fewer_recent_regulated_bookings_win_ties,
     a_professional_s_own_age_bounds_are_respected,
+    one_bad_search_record_costs_only_itself,
 );
 
 /// The patient: Le Havre, town hall.
@@ -322,4 +323,34 @@ async fn a_professional_s_own_age_bounds_are_respected(app: TestApp) {
         "patient": {"first_name": "Léa", "last_name": "Martin", "birth_date": "1988-03-14", "phone": "0612345678"}});
     let refused = app.post("/api/v1/bookings", &regulator, booking).await;
     assert_eq!(refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), ["patient.birth_date"]);
+}
+
+/// Statistics are written in batches: a record the database refuses (here, a second one with the same id) is
+/// lost alone, not with the whole batch.
+async fn one_bad_search_record_costs_only_itself(app: TestApp) {
+    let digest = snp::domain::api_key::digest(&app.admin_key);
+    let key = app.store.find_api_key(&digest).await.unwrap().unwrap();
+    let record = |id: &str| snp::domain::search::SearchRecord {
+        id: id.to_string(),
+        created_at: test_now(),
+        api_key_id: key.id.clone(),
+        motif: Some("gp_unscheduled".into()),
+        profession: None,
+        age_band: None,
+        departement: Some("76".into()),
+        delay_band: "24-48h",
+        modality: None,
+        radius_km: 10.0,
+        widened: false,
+        result_count: 0,
+    };
+    let log = snp::http::search_log::SearchLog::start(app.store.clone());
+    for id in ["first", "first", "second", "third"] {
+        log.record(record(id));
+    }
+    log.flush().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM searches WHERE id IN ('first', 'second', 'third') AND $1 = $1", "").await,
+        3
+    );
 }
