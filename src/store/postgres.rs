@@ -116,6 +116,11 @@ impl PostgresStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// A transaction for search statistics, on their own connections (`synchronous_commit = off`).
+    async fn begin_statistics(&self) -> Result<((), Transaction<'static, Postgres>), StoreError> {
+        Ok(((), self.statistics.begin().await?))
+    }
+
     /// Where a single write statement outside a transaction goes: any connection (PostgreSQL queues writers
     /// on the rows they touch).
     fn write_pool(&self) -> &PgPool {

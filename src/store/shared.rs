@@ -1381,7 +1381,7 @@ macro_rules! impl_store {
             }
 
             async fn record_searches(&self, records: &[SearchRecord]) -> Result<(), StoreError> {
-                let mut tx = self.statistics.begin().await?;
+                let (_turn, mut tx) = self.begin_statistics().await?;
                 for r in records {
                     sqlx::query(sql::INSERT_SEARCH)
                         .bind(&r.id)

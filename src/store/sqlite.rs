@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
@@ -105,34 +106,19 @@ impl SqliteStore {
         messages: &[Notification],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        let patient =
-            b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
-        let mut connection = self.writer.acquire().await?;
-        let script = sqlx::query(sql::SQLITE_BOOK_FREE_SLOT_SCRIPT).bind(&b.slot_id).bind(now);
-        let written = Self::bind_booking(script, b, patient)
-            .bind(outbox_as_json(messages))
-            .bind(audit_as_json(audit))
-            .fetch_all(&mut *connection)
+        if b.patient.is_none() {
+            return Err(StoreError::InvalidValue("a booking needs its patient".into()));
+        }
+        // In a task of its own: the script holds its transaction open from its first statement to its last, and
+        // a caller dropped half-way (a client gone) would stop it there — on the connection every write uses.
+        let (writer, booking) = (self.writer.clone(), b.clone());
+        let (outbox, events) = (outbox_as_json(messages), audit_as_json(audit));
+        let written = tokio::spawn(async move { run_booking_script(&writer, &booking, now, outbox, events).await })
             .await
-            .map(|rows| rows.first().map(|row| sqlx::Row::get::<i64, _>(row, 0)));
+            .map_err(|e| StoreError::Database(sqlx::Error::Protocol(format!("booking task: {e}"))))??;
         match written {
-            Ok(Some(1)) => Ok(()),
-            Ok(_) => {
-                drop(connection);
-                Err(self.slot_refusal(&b.slot_id).await)
-            }
-            Err(error) => {
-                // A statement failed half-way: the script's transaction is still open on the connection. A
-                // connection that cannot even roll back is not given back to the pool.
-                if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
-                    connection.detach();
-                }
-                Err(match StoreError::from(error) {
-                    // The partial unique index: another active booking of this slot exists.
-                    StoreError::Conflict(_) => StoreError::SlotUnavailable,
-                    other => other,
-                })
-            }
+            Some(1) => Ok(()),
+            _ => Err(self.slot_refusal(&b.slot_id).await),
         }
     }
 
@@ -162,6 +148,15 @@ impl SqliteStore {
     /// A write transaction that takes the database's write lock at once, on this process's writer connection.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A transaction for search statistics: on their own connection (`synchronous=NORMAL`), but in this
+    /// process's turn for writing — the writer connection is held meanwhile, so that the two never meet in
+    /// SQLite's busy handler (where the writer, and every write queued behind it, would sleep).
+    async fn begin_statistics(&self) -> Result<(PoolConnection<Sqlite>, Transaction<'static, Sqlite>), StoreError> {
+        let turn = self.writer.acquire().await?;
+        let tx = self.statistics.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((turn, tx))
     }
 
     /// Where a single write statement outside a transaction goes.
@@ -262,6 +257,40 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
         Ok(())
     }
 });
+
+/// Runs [`sql::SQLITE_BOOK_FREE_SLOT_SCRIPT`]; answers its count of bookings written (1, or 0: slot not bookable).
+async fn run_booking_script(
+    writer: &SqlitePool,
+    b: &Booking,
+    now: DateTime<Utc>,
+    outbox: String,
+    events: String,
+) -> Result<Option<i64>, StoreError> {
+    let patient = b.patient.as_ref().ok_or_else(|| StoreError::InvalidValue("a booking needs its patient".into()))?;
+    let mut connection = writer.acquire().await?;
+    let script = sqlx::query(sql::SQLITE_BOOK_FREE_SLOT_SCRIPT).bind(&b.slot_id).bind(now);
+    let written = SqliteStore::bind_booking(script, b, patient)
+        .bind(outbox)
+        .bind(events)
+        .fetch_all(&mut *connection)
+        .await
+        .map(|rows| rows.first().map(|row| sqlx::Row::get::<i64, _>(row, 0)));
+    match written {
+        Ok(count) => Ok(count),
+        Err(error) => {
+            // A statement failed half-way: the script's transaction is still open on the connection. A connection
+            // that cannot even roll back is not given back to the pool.
+            if sqlx::query("ROLLBACK").execute(&mut *connection).await.is_err() {
+                connection.detach();
+            }
+            Err(match StoreError::from(error) {
+                // The partial unique index: another active booking of this slot exists.
+                StoreError::Conflict(_) => StoreError::SlotUnavailable,
+                other => other,
+            })
+        }
+    }
+}
 
 /// A booking's messages as the JSON array the outbox statements read.
 fn outbox_as_json(messages: &[Notification]) -> String {

@@ -28,6 +28,7 @@ on_both_databases!(
     invalid_bookings_are_refused_and_write_nothing,
     only_regulators_book_and_scoped_keys_see_their_own,
     a_booking_failing_half_way_writes_nothing_and_the_next_one_succeeds,
+    bookings_abandoned_by_their_client_at_any_point_are_all_or_nothing,
 );
 
 struct Setup {
@@ -617,4 +618,20 @@ async fn a_booking_failing_half_way_writes_nothing_and_the_next_one_succeeds(app
     let other = gp_slot(&app, &s, 180).await;
     assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&other)).await.status, StatusCode::CREATED);
     assert_eq!(slot_status(&app, &other).await, "booked");
+}
+
+/// A client that goes away mid-request drops the handler wherever it is: the booking must then be written whole
+/// or not at all, and the writer left usable for the next request.
+async fn bookings_abandoned_by_their_client_at_any_point_are_all_or_nothing(app: TestApp) {
+    let s = setup(&app).await;
+    for i in 0..20u64 {
+        let slot_id = gp_slot(&app, &s, 120 + 30 * i as i64).await;
+        let request = app.post("/api/v1/bookings", &s.regulator, booking_of(&slot_id));
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(100 * i), request).await;
+    }
+    // Whatever was already under way finishes on its own.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_booking_invariants(&app).await;
+    let other = gp_slot(&app, &s, 24 * 60).await;
+    assert_eq!(app.post("/api/v1/bookings", &s.regulator, booking_of(&other)).await.status, StatusCode::CREATED);
 }
