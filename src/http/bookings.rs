@@ -237,7 +237,8 @@ async fn book(
         },
     };
     // A slot already taken is refused at once — most racers for a hot slot lose — without the professional's
-    // read or the database's writer (the conditional UPDATE would refuse it the same way).
+    // read or the database's writer (the conditional UPDATE would refuse it the same way). So for such a slot a
+    // 409 comes before the checks that need the professional (reason, age): the slot is gone either way.
     if input.hold_id.is_none() && v.is_empty() && slot.as_ref().is_some_and(|s| s.taken_or_past(now)) {
         return Err(StoreError::SlotUnavailable.into());
     }

@@ -259,8 +259,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
     let scratch = Scratch::new(options)?;
     let mut settings = Settings::load(None).map_err(|e| format!("settings: {e}"))?;
     settings.database.url = scratch.url.clone();
-    let raw = Raw::connect(&settings.database).await.map_err(|e| format!("raw pool: {e}"))?;
-    if raw.holds_something_else().await.map_err(|e| format!("database: {e}"))? {
+    if raw::holds_something_else(&settings.database.url).await.map_err(|e| format!("database: {e}"))? {
         return Err("the database holds tables of something else: the load benchmark fills a database of its own \
                     (give an empty one, e.g. `createdb snp_load`); nothing was written"
             .into());
@@ -296,6 +295,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
             .await
         }
     });
+    let raw = Raw::connect(&settings.database).await.map_err(|e| format!("raw pool: {e}"))?;
 
     say(&format!("generating {} professionals (seed {})", options.professionals, options.seed));
     let territory = Arc::new(Territory::generate(options.seed, options.professionals, now));

@@ -6,8 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::config::DatabaseSettings;
 use crate::domain::geo::BoundingBox;
@@ -41,6 +44,25 @@ const SQLITE_TABLES: &str = "SELECT COUNT(*), COUNT(*) FILTER (WHERE name = '_sq
 const POSTGRES_TABLES: &str = "SELECT COUNT(*), COUNT(*) FILTER (WHERE table_name = '_sqlx_migrations') \
     FROM information_schema.tables WHERE table_schema = current_schema()";
 
+/// Whether the database at `url` holds tables of something other than snp (tables, but no migration ledger of
+/// ours): such a database is refused before anything — migrations included — is written to it. Looked at without
+/// changing it: a SQLite file is opened read-only, with none of the store's settings (a missing one holds
+/// nothing).
+pub async fn holds_something_else(url: &str) -> Result<bool, sqlx::Error> {
+    let (tables, ledger): (i64, i64) = if url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url)?.read_only(true);
+        if !options.get_filename().exists() {
+            return Ok(false);
+        }
+        let mut connection = SqliteConnection::connect_with(&options).await?;
+        sqlx::query_as(SQLITE_TABLES).fetch_one(&mut connection).await?
+    } else {
+        let mut connection = PgConnection::connect(url).await?;
+        sqlx::query_as(POSTGRES_TABLES).fetch_one(&mut connection).await?
+    };
+    Ok(tables > 0 && ledger == 0)
+}
+
 pub enum Raw {
     Sqlite(SqlitePool),
     Postgres(PgPool),
@@ -61,7 +83,6 @@ impl Raw {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Raw, sqlx::Error> {
         if settings.url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(&settings.url)?
-                .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
@@ -74,16 +95,6 @@ impl Raw {
                 PgPoolOptions::new().max_connections(settings.max_connections).connect(&settings.url).await?,
             ))
         }
-    }
-
-    /// Whether the database holds tables of something other than snp (tables, but no migration ledger of ours):
-    /// such a database is refused before anything — migrations included — is written to it.
-    pub async fn holds_something_else(&self) -> Result<bool, sqlx::Error> {
-        let (tables, ledger): (i64, i64) = match self {
-            Raw::Sqlite(pool) => sqlx::query_as(SQLITE_TABLES).fetch_one(pool).await?,
-            Raw::Postgres(pool) => sqlx::query_as(POSTGRES_TABLES).fetch_one(pool).await?,
-        };
-        Ok(tables > 0 && ledger == 0)
     }
 
     /// The booking's conditional UPDATE, as the store runs it, alone in its own transaction: did it win the slot?

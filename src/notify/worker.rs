@@ -34,8 +34,8 @@ const MIN_LEASE: Duration = Duration::seconds(120);
 /// a message whose claim has less than that left is renewed before it is sent.
 const TIMEOUTS_PER_SEND: i64 = 8;
 /// Outcomes are written together, one transaction per batch (not one per message, each a commit the bookings
-/// queue behind) — but never held longer than this: a crash re-sends at most what went out since (a message sent
-/// and not recorded goes again once its lease ends).
+/// queue behind) — but once the oldest has waited this long, before the next send: a crash re-sends at most what
+/// went out since (a message sent and not recorded goes again once its lease ends).
 const RECORD_AT_LEAST_EVERY: StdDuration = StdDuration::from_secs(1);
 /// The messages of one booking follow each other in a batch: what they are about is read once for them all,
 /// if the next comes this soon (a slow channel means reading again, in case the booking changed meanwhile).
@@ -159,38 +159,55 @@ impl Worker {
             let claim = uuid::Uuid::now_v7().to_string();
             let claimed =
                 self.store.claim_due_notifications(claimed_at, claimed_at + self.lease, self.batch, &claim).await?;
-            let mut outcomes = Vec::new();
-            let mut oldest_outcome = std::time::Instant::now();
-            let mut subject = None;
-            for message in &claimed {
-                // Each message on the clock of its own turn: a batch may take a while to send.
-                let now = self.clock.now();
-                if claim_runs_short(claimed_at + self.lease, now, self.send_budget)
-                    && !self.store.renew_claim(&message.id, &claim, now + self.lease).await?
-                {
-                    tracing::warn!(outbox_id = %message.id, "claim lapsed and taken over by another worker: skipped");
-                    continue;
-                }
-                let attempt = self.deliver(message, now, &mut subject).await;
-                // Counted outside the log macro, which skips its fields when the level is off.
-                let outcome = pass.count(&attempt);
-                tracing::info!(outbox_id = %message.id, booking_id = %message.booking_id,
-                    channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
-                if outcomes.is_empty() {
-                    oldest_outcome = std::time::Instant::now();
-                }
-                outcomes.push(RecordedAttempt { id: message.id.clone(), attempt, at: self.clock.now() });
-                if oldest_outcome.elapsed() >= RECORD_AT_LEAST_EVERY {
-                    self.store.record_attempts(&claim, &std::mem::take(&mut outcomes)).await?;
-                }
-            }
-            if !outcomes.is_empty() {
-                self.store.record_attempts(&claim, &outcomes).await?;
-            }
+            let mut pending = Vec::new();
+            let sent = self.send_claimed(&claimed, claimed_at, &claim, &mut pending, &mut pass).await;
+            // What went out is recorded even when the batch stopped on an error: unrecorded, it would go out again
+            // once its lease ends.
+            let recorded = if pending.is_empty() { Ok(()) } else { self.store.record_attempts(&claim, &pending).await };
+            sent?;
+            recorded?;
             if claimed.len() < self.batch as usize {
                 return Ok(pass);
             }
         }
+    }
+
+    /// Sends a claimed batch. Outcomes wait in `pending`, and are written before a send once the oldest has
+    /// waited [`RECORD_AT_LEAST_EVERY`] or the claim runs short — so that none waits past its lease (another
+    /// worker would then take the message over and send it again).
+    async fn send_claimed(
+        &self,
+        claimed: &[Notification],
+        claimed_at: DateTime<Utc>,
+        claim: &str,
+        pending: &mut Vec<RecordedAttempt>,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        let mut oldest_pending = std::time::Instant::now();
+        let mut subject = None;
+        for message in claimed {
+            // Each message on the clock of its own turn: a batch may take a while to send.
+            let now = self.clock.now();
+            let short = claim_runs_short(claimed_at + self.lease, now, self.send_budget);
+            if !pending.is_empty() && (short || oldest_pending.elapsed() >= RECORD_AT_LEAST_EVERY) {
+                self.store.record_attempts(claim, pending).await?;
+                pending.clear();
+            }
+            if short && !self.store.renew_claim(&message.id, claim, now + self.lease).await? {
+                tracing::warn!(outbox_id = %message.id, "claim lapsed and taken over by another worker: skipped");
+                continue;
+            }
+            let attempt = self.deliver(message, now, &mut subject).await;
+            // Counted outside the log macro, which skips its fields when the level is off.
+            let outcome = pass.count(&attempt);
+            tracing::info!(outbox_id = %message.id, booking_id = %message.booking_id,
+                channel = message.channel.as_str(), attempts = message.attempts, outcome, "notification attempt");
+            if pending.is_empty() {
+                oldest_pending = std::time::Instant::now();
+            }
+            pending.push(RecordedAttempt { id: message.id.clone(), attempt, at: self.clock.now() });
+        }
+        Ok(())
     }
 
     async fn deliver(&self, message: &Notification, now: DateTime<Utc>, subject: &mut Option<Subject>) -> Attempt {

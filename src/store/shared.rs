@@ -423,7 +423,7 @@ macro_rules! impl_store {
 
             async fn reactivate_practice(&self, id: &str) -> Result<(), StoreError> {
                 let found: Option<String> =
-                    sqlx::query_scalar(sql::REACTIVATE_PRACTICE).bind(id).fetch_optional(&self.pool).await?;
+                    sqlx::query_scalar(sql::REACTIVATE_PRACTICE).bind(id).fetch_optional(self.write_pool()).await?;
                 found.map(|_| ()).ok_or(StoreError::NotFound)
             }
 
@@ -518,7 +518,7 @@ macro_rules! impl_store {
 
             async fn reactivate_professional(&self, id: &str) -> Result<(), StoreError> {
                 let found: Option<String> =
-                    sqlx::query_scalar(sql::REACTIVATE_PROFESSIONAL).bind(id).fetch_optional(&self.pool).await?;
+                    sqlx::query_scalar(sql::REACTIVATE_PROFESSIONAL).bind(id).fetch_optional(self.write_pool()).await?;
                 found.map(|_| ()).ok_or(StoreError::NotFound)
             }
 

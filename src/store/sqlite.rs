@@ -110,7 +110,8 @@ impl SqliteStore {
             return Err(StoreError::InvalidValue("a booking needs its patient".into()));
         }
         // In a task of its own: the script holds its transaction open from its first statement to its last, and
-        // a caller dropped half-way (a client gone) would stop it there — on the connection every write uses.
+        // a caller dropped half-way (a client gone) would stop it there — on the connection every write uses. The
+        // booking therefore completes even if its client has gone (as with an Idempotency-Key).
         let (writer, booking) = (self.writer.clone(), b.clone());
         let (outbox, events) = (outbox_as_json(messages), audit_as_json(audit));
         let written = tokio::spawn(async move { run_booking_script(&writer, &booking, now, outbox, events).await })

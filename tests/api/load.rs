@@ -101,4 +101,6 @@ async fn the_load_benchmark_leaves_a_database_of_something_else_untouched() {
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(&pool).await.unwrap();
     assert_eq!(tables, ["invoices"], "not even migrated");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&pool).await.unwrap();
+    assert_eq!(journal, "delete", "not even switched to WAL");
 }
