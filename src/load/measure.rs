@@ -208,3 +208,37 @@ pub fn machine() -> String {
         .map_or(String::new(), |kib| format!(", {:.0} GiB", kib / 1024.0 / 1024.0));
     format!("{cores} cores ({cpu}){memory}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_counts_each_outcome_and_takes_nearest_rank_percentiles() {
+        let mut samples = Samples::default();
+        // 1 ms … 200 ms: 150 done, 40 refused, 10 failed; an exhausted client's call is not an operation.
+        for i in 1..=200u64 {
+            let outcome = match i % 20 {
+                0 => Err(format!("error {i}")),
+                1..=4 => Ok(Outcome::Refused),
+                _ => Ok(Outcome::Done),
+            };
+            samples.record(Duration::from_millis(i), &outcome);
+        }
+        samples.record(Duration::from_secs(9), &Ok(Outcome::Exhausted));
+        let phase = samples.phase(16, Duration::from_secs(4));
+        assert_eq!((phase.clients, phase.requests, phase.done, phase.refused, phase.errors), (16, 200, 150, 40, 10));
+        assert_eq!(phase.first_errors, ["error 20", "error 40", "error 60", "error 80", "error 100"]);
+        assert_eq!((phase.per_second, phase.done_per_second), (50.0, 37.5));
+        // Nearest rank over 200 samples: p50 is the 100th, p99 the 198th.
+        assert_eq!((phase.p50_ms, phase.p99_ms, phase.max_ms), (100.0, 198.0, 200.0));
+        let single = {
+            let mut one = Samples::default();
+            one.record(Duration::from_millis(7), &Ok(Outcome::Done));
+            one.phase(1, Duration::from_secs(1))
+        };
+        assert_eq!((single.p50_ms, single.p99_ms, single.max_ms), (7.0, 7.0, 7.0));
+        let empty = Samples::default().phase(1, Duration::from_secs(1));
+        assert_eq!((empty.requests, empty.p50_ms, empty.p99_ms), (0, 0.0, 0.0));
+    }
+}

@@ -37,7 +37,9 @@ fn assert_sound(report: &Report, options: &Options) {
     assert_eq!(report.errors(), 0, "no request failed: {}", report.text());
     for phases in [&report.search, &report.raw_search, &report.booking, &report.raw_booking] {
         assert_eq!(phases.iter().map(|p| p.clients).collect::<Vec<_>>(), vec![1, 4]);
-        assert!(phases.iter().all(|p| p.done > 0 && p.p50_ms > 0.0 && p.p99_ms >= p.p50_ms), "{}", report.text());
+        // Every timed operation is counted once, as done, refused or failed (timings themselves are for the
+        // benchmark, and their arithmetic is unit-tested in `load::measure`).
+        assert!(phases.iter().all(|p| p.done > 0 && p.requests == p.done + p.refused + p.errors), "{}", report.text());
     }
     // Four racers per slot: each slot is won once, the others are refused with a 409.
     for booking in report.booking.iter().chain(&report.raw_booking) {
@@ -53,7 +55,7 @@ fn assert_sound(report: &Report, options: &Options) {
     assert!(budget.last().unwrap().met, "the invariants line");
     let json = report.json();
     assert_eq!(json["budget"].as_array().unwrap().len(), 6);
-    assert!(json["slots_per_second"].as_f64().unwrap() > 0.0);
+    assert_eq!(json["slots_published"].as_u64(), Some(report.slots_published as u64));
     assert!(report.text().contains("budget:"));
 }
 
