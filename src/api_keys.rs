@@ -72,3 +72,82 @@ pub async fn issue(store: &dyn Store, request: KeyRequest, now: DateTime<Utc>) -
     store.insert_api_key(&key).await?;
     Ok(IssuedKey { key, secret })
 }
+
+/// The keys this process has recently seen valid, so that a request costs no database round trip to
+/// authenticate (a search costs a fraction of a millisecond; the lookup cost as much as the search itself).
+///
+/// Only valid keys are kept, each for `ttl` after it was read: a new key works at once everywhere (a miss asks
+/// the database), a key revoked through this process is refused at once ([`KeyCache::forget`]), and one revoked
+/// through another process sharing the database is refused here within `ttl`. A zero `ttl` turns the cache off.
+pub struct KeyCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<CachedKeys>,
+}
+
+#[derive(Default)]
+struct CachedKeys {
+    by_digest: std::collections::HashMap<String, (ApiKey, std::time::Instant)>,
+    /// Bumped by each [`KeyCache::forget`]: a lookup that read the database before a revocation committed must
+    /// not put the key back after it was forgotten.
+    revocations: u64,
+}
+
+/// Beyond this many keys the expired ones are dropped, then all if none had expired: memory stays bounded
+/// whatever keys are presented (only valid ones are stored, so this is a deployment's key count, not an attack's).
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        KeyCache { ttl, entries: Default::default() }
+    }
+
+    /// The valid key with this digest, from memory when read less than `ttl` before `now`, else from the store.
+    pub async fn find(
+        &self,
+        store: &dyn Store,
+        digest: &str,
+        now: std::time::Instant,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        let revocations = {
+            let cached = self.lock();
+            if let Some((key, read)) = cached.by_digest.get(digest)
+                && now.saturating_duration_since(*read) < self.ttl
+            {
+                return Ok(Some(key.clone()));
+            }
+            cached.revocations
+        };
+        let key = store.find_api_key(digest).await?;
+        let Some(key) = key else {
+            self.lock().by_digest.remove(digest); // revoked: no earlier reading may vouch for it again
+            return Ok(None);
+        };
+        if !self.ttl.is_zero() {
+            let mut cached = self.lock();
+            if cached.revocations != revocations {
+                return Ok(Some(key)); // valid when read; not kept, it may be the one just revoked
+            }
+            let ttl = self.ttl;
+            if cached.by_digest.len() >= KEY_CACHE_CAPACITY {
+                cached.by_digest.retain(|_, (_, read)| now.saturating_duration_since(*read) < ttl);
+                if cached.by_digest.len() >= KEY_CACHE_CAPACITY {
+                    cached.by_digest.clear();
+                }
+            }
+            cached.by_digest.insert(digest.to_string(), (key.clone(), now));
+        }
+        Ok(Some(key))
+    }
+
+    /// Drops the key with this id (revoked through this process): its next use asks the database.
+    pub fn forget(&self, key_id: &str) {
+        let mut cached = self.lock();
+        cached.by_digest.retain(|_, (key, _)| key.id != key_id);
+        cached.revocations += 1;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedKeys> {
+        // The map holds plain data, whole after any panic: a poisoned lock is still usable.
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -213,7 +213,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), String> {
         }
         Command::ApiKey(ApiKeyCommand::Revoke { id }) => match store.revoke_api_key(&id, clock.now()).await {
             Ok(()) => {
-                println!("API key {id} revoked");
+                // A running server trusts a key it has just checked for a moment longer (http.api_key_cache_secs).
+                match settings.http.api_key_cache_secs {
+                    0 => println!("API key {id} revoked"),
+                    secs => println!("API key {id} revoked (running servers refuse it within {secs} s)"),
+                }
                 Ok(())
             }
             Err(crate::store::StoreError::NotFound) => Err(format!("no API key with id {id:?} (see snp api-key list)")),

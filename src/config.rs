@@ -60,6 +60,8 @@ pub struct HttpSettings {
     pub client_address_header: String,
     /// …trusted only from these addresses or blocks (the proxies); empty: the client is the TCP peer.
     pub trusted_proxies: Vec<String>,
+    /// How long a key found valid is trusted without asking the database (a revocation elsewhere: this late).
+    pub api_key_cache_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -250,6 +252,9 @@ impl Settings {
         }
         if !(1..=120).contains(&self.http.request_timeout_secs) {
             return invalid("http.request_timeout_secs must be between 1 and 120".into());
+        }
+        if self.http.api_key_cache_secs > 300 {
+            return invalid("http.api_key_cache_secs must be between 0 and 300".into());
         }
         let public_url = &self.http.public_url;
         // Patients' links cancel appointments: they travel over TLS (plain http only for a local trial).
@@ -590,6 +595,11 @@ mod tests {
         settings.http.public_url = "http://rdv.example.fr".into();
         assert!(settings.check().unwrap_err().to_string().contains("http.public_url"));
         settings.http.public_url = "http://127.0.0.1:8080".into();
+        settings.check().unwrap();
+        assert_eq!(settings.http.api_key_cache_secs, 2);
+        settings.http.api_key_cache_secs = 301;
+        assert!(settings.check().unwrap_err().to_string().contains("http.api_key_cache_secs"));
+        settings.http.api_key_cache_secs = 0;
         settings.check().unwrap();
         settings.http.trusted_proxies = vec!["10.0.0.0/8".into(), "proxy.local".into()];
         assert!(settings.check().unwrap_err().to_string().contains("http.trusted_proxies"));

@@ -134,6 +134,7 @@ pub async fn revoke(
         crate::store::StoreError::NotFound => ApiError::NotFound(format!("No API key with id {id:?}.")),
         other => other.into(),
     })?;
+    state.api_keys.forget(&id);
     tracing::info!(api_key_id = %id, revoked_by = %caller.key_id, "API key revoked");
     audit::changed(
         &state,

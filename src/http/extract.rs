@@ -164,7 +164,11 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|s| s.starts_with(api_key::KEY_PREFIX))
             .ok_or(ApiError::Unauthorized)?;
-        let key = state.store.find_api_key(&api_key::digest(secret)).await?.ok_or(ApiError::Unauthorized)?;
+        let key = state
+            .api_keys
+            .find(state.store.as_ref(), &api_key::digest(secret), std::time::Instant::now())
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         Ok(Caller {
             key_id: key.id,
             actor_kind: crate::domain::audit::ActorKind::ApiKey,

@@ -76,6 +76,8 @@ pub struct AppState {
     pub radius_table: Arc<crate::routing::radius::RadiusTable>,
     /// Every bookable slot in memory, kept coherent with the database (and other processes) by its journal.
     pub search_index: Arc<crate::routing::live::LiveIndex>,
+    /// The API keys recently found valid: authentication without a database round trip.
+    pub api_keys: Arc<crate::api_keys::KeyCache>,
     /// Search statistics, written in batches behind the answers.
     pub search_log: search_log::SearchLog,
     /// The request budget of the unauthenticated pages (`/r/…`, the console's login).
@@ -103,6 +105,7 @@ impl AppState {
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
+            api_keys: Arc::new(crate::api_keys::KeyCache::new(Duration::from_secs(settings.http.api_key_cache_secs))),
             search_log: search_log::SearchLog::start(store.clone()),
             public_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,

@@ -15,8 +15,8 @@ use crate::domain::geo::{Coordinates, Departement, check_latitude, check_longitu
 use crate::domain::search::{SearchRecord, age_band, delay_band};
 use crate::domain::slot::{Modality, Visibility};
 use crate::domain::time::{local_rfc3339, utc_rfc3339};
-use crate::routing::index::{Gather, SearchIndex};
-use crate::routing::{Outcome, Query, Ranked, explain, french_km, rank, search};
+use crate::routing::index::SearchIndex;
+use crate::routing::{Outcome, Query, Ranked, explain, french_km, rank};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -410,12 +410,9 @@ fn advice(state: &AppState, index: &SearchIndex, resolved: &Resolved, outcome: &
             skills: Vec::new(),
             widening_step_km: None,
             radius_km: outcome.radius_km,
-            limit: usize::MAX,
-            max_per_professional: usize::MAX,
             ..q.clone()
         };
-        let candidates = index.candidates(&alternative, outcome.radius_km, q.latest, Gather::Eligible);
-        let count = search(&candidates, &[], &alternative).ranked.len();
+        let count = index.count_eligible(&alternative, outcome.radius_km, q.latest);
         if count > 0 {
             other_professions.push(OtherProfessionView {
                 profession: profession.clone(),

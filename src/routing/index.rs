@@ -7,6 +7,7 @@
 //! database, across processes, is `routing::live`'s job.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -34,6 +35,59 @@ fn cells_around(center: Coordinates, km: f64) -> impl Iterator<Item = Cell> {
     let (lat1, lon1) = cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon });
     (lat0..=lat1).flat_map(move |lat| (lon0..=lon1).map(move |lon| (lat, lon)))
 }
+
+/// The cells around `center` ring by ring — its own cell, then the 8 around it, then the 16 around those… —
+/// each ring with a distance no point of it can be nearer than, up to the ring whose bound passes `km`. A
+/// nearest-first question stops at the first ring whose bound exceeds what it has found, instead of reading
+/// every cell within `km` (around Paris, a 100 km box holds a fifth of the country's professionals).
+fn rings(center: Coordinates, km: f64) -> impl Iterator<Item = (f64, impl Iterator<Item = Cell>)> {
+    // A cell is 0.1° of latitude high and 0.1° × cos(latitude) wide: the narrowest within reach bounds them all.
+    const KM_PER_DEGREE: f64 = 6371.0088 * std::f64::consts::PI / 180.0;
+    let farthest_latitude = (center.lat.abs() + km / 110.0 + 2.0 * CELL_DEGREES).min(89.0);
+    // 0.99: the haversine distance across meridians is a hair below the parallel's arc (under 0.01 % at 3°).
+    let cell_km = 0.99 * CELL_DEGREES * KM_PER_DEGREE * farthest_latitude.to_radians().cos();
+    let (lat, lon) = cell_of(center);
+    (0..)
+        .map(move |r: i32| {
+            // A point of ring r is more than r − 1 whole cells away in latitude or in longitude.
+            let bound = f64::from((r - 1).max(0)) * cell_km;
+            let ring = (-r..=r).flat_map(move |i| {
+                let edge = i == -r || i == r;
+                let columns: Box<dyn Iterator<Item = i32>> =
+                    if edge { Box::new(-r..=r) } else { Box::new([-r, r].into_iter()) };
+                columns.map(move |j| (lat + i, lon + j))
+            });
+            (bound, ring)
+        })
+        .take_while(move |(bound, _)| *bound <= km)
+}
+
+/// FxHash for grid cells: two small integers need no protection against chosen collisions, and a search looks up
+/// hundreds of cells (SipHash made that a tenth of a search).
+#[derive(Default, Clone, Copy)]
+struct CellHasher(u64);
+
+impl Hasher for CellHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.add(u64::from(byte));
+        }
+    }
+    fn write_i32(&mut self, value: i32) {
+        self.add(u64::from(value as u32));
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl CellHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type CellMap = HashMap<Cell, Vec<usize>, BuildHasherDefault<CellHasher>>;
 
 /// How much of the index a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,8 +187,8 @@ struct Entry {
 /// because they are in reach from anywhere within the widest radius.
 #[derive(Debug, Default)]
 struct ProfessionGrid {
-    near: HashMap<Cell, Vec<usize>>,
-    teleconsultation: HashMap<Cell, Vec<usize>>,
+    near: CellMap,
+    teleconsultation: CellMap,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +199,9 @@ pub struct SearchIndex {
     groups: Vec<Option<Group>>,
     free_places: Vec<usize>,
     grids: HashMap<String, ProfessionGrid>,
+    /// The professionals who accept an extra patient (a few in ten): what the advice reads when nothing fits,
+    /// instead of every professional of the country.
+    overbooking: HashSet<String>,
     slot_count: usize,
 }
 
@@ -218,6 +275,7 @@ impl SearchIndex {
             let group = Group { professional: entry.card.clone(), practice: practice.clone(), modality, slots };
             entry.groups.push(self.add_group(group));
         }
+        self.overbooking.extend(entries.values().filter(|e| e.card.accepts_overbooking).map(|e| e.card.id.clone()));
         self.professionals.extend(entries);
     }
 
@@ -251,6 +309,7 @@ impl SearchIndex {
 
     fn remove_professional(&mut self, id: &str) {
         let Some(entry) = self.professionals.remove(id) else { return };
+        self.overbooking.remove(id);
         for place in entry.groups {
             let Some(group) = self.groups[place].take() else { continue };
             self.free_places.push(place);
@@ -307,18 +366,57 @@ impl SearchIndex {
         out
     }
 
-    /// For each professional with an eligible slot in reach at `radius_km`, the smallest radius that reaches
-    /// one (0 for teleconsultation): what the widening counts.
+    /// How many slots [`Gather::Eligible`] gathers — every eligible slot in reach — without gathering them: what
+    /// the advice counts for each other profession (around a city, thousands of slots).
+    pub fn count_eligible(&self, q: &Query, radius_km: f64, until: DateTime<Utc>) -> usize {
+        self.groups_in_reach(q, radius_km)
+            .map(|(group, _)| group.bookable(q, until).filter(|s| q.slot_exclusion(group.view(s)).is_none()).count())
+            .sum()
+    }
+
+    /// For the `q.min_professionals` professionals nearest in reach at `radius_km` with an eligible slot, the
+    /// smallest radius that reaches one of theirs (0 for teleconsultation), in increasing order: what the
+    /// widening counts. The grid is read ring by ring from the patient and no further than those need.
     pub fn nearest_reach(&self, q: &Query, radius_km: f64) -> Vec<f64> {
         let mut nearest: HashMap<&str, f64> = HashMap::new();
-        for (group, distance) in self.groups_in_reach(q, radius_km) {
-            if group.first_eligible(q, q.latest).is_some() {
-                let needed = distance.unwrap_or(0.0);
-                let best = nearest.entry(group.professional.id.as_str()).or_insert(needed);
-                *best = best.min(needed);
+        let grids: Vec<&ProfessionGrid> = q.professions.iter().filter_map(|p| self.grids.get(p)).collect();
+        match q.location {
+            None => {
+                for place in grids.iter().flat_map(|grid| grid.teleconsultation.values()).flatten() {
+                    consider_reach(&mut nearest, q, self.group(*place), None);
+                }
+            }
+            Some(patient) => {
+                for cell in cells_around(patient, q.max_radius_km) {
+                    for place in grids.iter().filter_map(|grid| grid.teleconsultation.get(&cell)).flatten() {
+                        let group = self.group(*place);
+                        if let Some(distance) = group_reach(group, q, radius_km) {
+                            consider_reach(&mut nearest, q, group, distance);
+                        }
+                    }
+                }
+                let mut rings = rings(patient, radius_km).peekable();
+                while let Some((_, cells)) = rings.next() {
+                    for cell in cells {
+                        for place in grids.iter().filter_map(|grid| grid.near.get(&cell)).flatten() {
+                            let group = self.group(*place);
+                            if let Some(distance) = group_reach(group, q, radius_km) {
+                                consider_reach(&mut nearest, q, group, distance);
+                            }
+                        }
+                    }
+                    // Whatever lies beyond needs at least the next ring's bound: enough are nearer, stop.
+                    let beyond = rings.peek().map_or(f64::INFINITY, |(bound, _)| *bound);
+                    if nearest.values().filter(|&&needed| needed <= beyond).count() >= q.min_professionals {
+                        break;
+                    }
+                }
             }
         }
-        nearest.into_values().collect()
+        let mut needed: Vec<f64> = nearest.into_values().collect();
+        needed.sort_by(f64::total_cmp);
+        needed.truncate(q.min_professionals);
+        needed
     }
 
     fn group(&self, place: usize) -> &Group {
@@ -382,9 +480,10 @@ impl SearchIndex {
         let b = BoundingBox::around(patient.lat, patient.lon, km);
         let inside =
             |c: Coordinates| (b.min_lat..=b.max_lat).contains(&c.lat) && (b.min_lon..=b.max_lon).contains(&c.lon);
-        self.professionals
-            .values()
-            .filter(|e| e.card.accepts_overbooking && professions.contains(&e.card.profession))
+        self.overbooking
+            .iter()
+            .filter_map(|id| self.professionals.get(id))
+            .filter(|e| professions.contains(&e.card.profession))
             .filter(|e| !e.absences.iter().any(|&(start, end)| start <= now && now < end))
             .flat_map(|e| {
                 e.practices
@@ -399,12 +498,34 @@ impl SearchIndex {
     /// slots (the département is inferred from it).
     pub fn nearest_practice(&self, q: &Query, km: f64) -> Option<Arc<PracticeCard>> {
         let location = q.location?;
-        self.places(q, km)
-            .map(|place| &self.group(place).practice)
-            .map(|p| (distance_km(location, p.location), p))
-            .filter(|(d, _)| *d <= km)
-            .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
-            .map(|(_, p)| p.clone())
+        let grids: Vec<&ProfessionGrid> = q.professions.iter().filter_map(|p| self.grids.get(p)).collect();
+        let mut best: Option<(f64, &Arc<PracticeCard>)> = None;
+        for (bound, cells) in rings(location, km) {
+            if best.is_some_and(|(nearest, _)| nearest < bound) {
+                break; // every practice further out is further than this one
+            }
+            for cell in cells {
+                let places = grids.iter().flat_map(|grid| [grid.near.get(&cell), grid.teleconsultation.get(&cell)]);
+                for &place in places.flatten().flatten() {
+                    let practice = &self.group(place).practice;
+                    let d = distance_km(location, practice.location);
+                    let nearer = best.is_none_or(|(nearest, known)| (d, &practice.id) < (nearest, &known.id));
+                    if d <= km && nearer {
+                        best = Some((d, practice));
+                    }
+                }
+            }
+        }
+        best.map(|(_, p)| p.clone())
+    }
+}
+
+/// Counts a group in reach for [`SearchIndex::nearest_reach`]: its professional's smallest radius so far.
+fn consider_reach<'a>(nearest: &mut HashMap<&'a str, f64>, q: &Query, group: &'a Group, distance: Option<f64>) {
+    if q.skills.iter().all(|s| group.professional.skills.contains(s)) && group.first_eligible(q, q.latest).is_some() {
+        let needed = distance.unwrap_or(0.0);
+        let best = nearest.entry(group.professional.id.as_str()).or_insert(needed);
+        *best = best.min(needed);
     }
 }
 
@@ -568,6 +689,31 @@ mod tests {
         assert!(index.nearest_practice(&Query { professions: vec!["midwife".into()], ..query() }, 30.0).is_none());
     }
 
+    #[test]
+    fn the_overbooking_contacts_follow_each_professionals_latest_card() {
+        let contacts = |index: &SearchIndex| {
+            let mut found: Vec<String> = index
+                .overbooking_contacts(&["gp".into()], Coordinates { lat: 49.49, lon: 0.11 }, 100.0, now())
+                .into_iter()
+                .map(|c| format!("{}@{}", c.professional.id, c.practice.id))
+                .collect();
+            found.sort();
+            found
+        };
+        let mut willing = snapshot(&["a", "b", "c"], Vec::new());
+        willing.professionals.iter_mut().filter(|p| p.id != "c").for_each(|p| p.accepts_overbooking = true);
+        let mut index = SearchIndex::default();
+        index.replace_all(willing);
+        // With no slot at all, a professional who accepts an extra patient is still proposed, at each practice.
+        assert_eq!(contacts(&index), ["a@far", "a@near", "b@far", "b@near"]);
+        // `a` no longer accepts; `b` is gone; `c` now accepts.
+        index.apply(&["a".to_string(), "b".to_string()], snapshot(&["a"], Vec::new()));
+        let mut c = snapshot(&["c"], Vec::new());
+        c.professionals[0].accepts_overbooking = true;
+        index.apply(&["c".to_string()], c);
+        assert_eq!(contacts(&index), ["c@far", "c@near"]);
+    }
+
     /// The engine's pruned reading must rank exactly as reading every eligible slot would: random territories,
     /// usual professionals, fairness counts, small and large lists, explicit and widening radii.
     #[test]
@@ -615,6 +761,103 @@ mod tests {
                 (ids_of(&exact.ranked), exact.radius_km, exact.widened),
                 "round {round}"
             );
+        }
+    }
+
+    #[test]
+    fn every_point_lies_in_a_ring_no_farther_than_it_and_the_rings_cover_the_distance() {
+        let mut rng = crate::dataset::Rng::new(7);
+        // Mainland, Réunion, Saint-Pierre-et-Miquelon, Nouméa: from the tropics to 47° north, both hemispheres.
+        for (lat, lon) in [(48.85, 2.35), (51.0, 2.3), (-21.1, 55.5), (46.8, -56.2), (-22.3, 166.4)] {
+            for _ in 0..2_000 {
+                let center = Coordinates { lat: lat + rng.unit() - 0.5, lon: lon + rng.unit() - 0.5 };
+                let km = 1.0 + rng.unit() * 99.0;
+                let point = Coordinates {
+                    lat: center.lat + (rng.unit() - 0.5) * 2.0,
+                    lon: center.lon + (rng.unit() - 0.5) * 3.0,
+                };
+                let d = distance_km(center, point);
+                let found = rings(center, km)
+                    .find_map(|(bound, mut cells)| cells.any(|c| c == cell_of(point)).then_some(bound));
+                match found {
+                    Some(bound) => assert!(bound <= d, "{center:?} → {point:?}: bound {bound} > {d} km"),
+                    None => assert!(d > km, "{center:?} → {point:?}: {d} km ≤ {km} km yet in no ring"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nearest_first_answers_equal_reading_every_cell() {
+        let mut rng = crate::dataset::Rng::new(23);
+        for round in 0..200 {
+            let mut snapshot = SearchSnapshot::default();
+            let practices = 1 + rng.below(150);
+            for c in 0..practices {
+                let id = format!("c{c}");
+                // Spread over ≈ 200 km, some pairs at the same place (equal distances: the id decides).
+                let (lat, lon) =
+                    if rng.below(8) == 0 { (49.0, 1.0) } else { (48.2 + rng.unit() * 1.8, 0.0 + rng.unit() * 2.6) };
+                snapshot.practices.push(practice(&id, lat, lon));
+            }
+            for p in 0..1 + rng.below(150) {
+                let id = format!("p{p}");
+                let practice = format!("c{}", rng.below(practices));
+                let mut card = gp(&id);
+                if rng.below(3) == 0 {
+                    card.skills.push("ivg".into());
+                }
+                card.home_visit_radius_km = (rng.below(2) == 0).then(|| 5.0 + rng.unit() * 30.0);
+                snapshot.professionals.push(card);
+                snapshot.links.push((id.clone(), practice.clone()));
+                for s in 0..rng.below(4) {
+                    // Most within the 48 h asked; a few teleconsultations (in reach at any distance).
+                    let mut slot = slot(&format!("{id}-{s}"), &id, &practice, 30 + 30 * rng.below(110) as i64);
+                    slot.modality = match rng.below(60) {
+                        0 => Modality::Teleconsultation,
+                        1..20 => Modality::HomeVisit,
+                        _ => Modality::InPerson,
+                    };
+                    snapshot.slots.push(slot);
+                }
+            }
+            let mut index = SearchIndex::default();
+            index.replace_all(snapshot);
+            let q = Query {
+                location: Some(Coordinates { lat: 48.9 + rng.unit() * 1.0, lon: 0.4 + rng.unit() * 1.4 }),
+                skills: if rng.below(3) == 0 { vec!["ivg".into()] } else { vec![] },
+                min_professionals: 1 + rng.below(7),
+                ..query()
+            };
+            let km = 3.0 + rng.unit() * 60.0;
+            let patient = q.location.unwrap();
+
+            let every_practice = index
+                .places(&q, km)
+                .map(|place| &index.group(place).practice)
+                .map(|p| (distance_km(patient, p.location), p.id.clone()))
+                .filter(|(d, _)| *d <= km)
+                .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            assert_eq!(
+                index.nearest_practice(&q, km).map(|p| p.id.clone()),
+                every_practice.map(|(_, id)| id),
+                "round {round}"
+            );
+
+            let mut every_reach: HashMap<&str, f64> = HashMap::new();
+            for (group, distance) in index.groups_in_reach(&q, km) {
+                consider_reach(&mut every_reach, &q, group, distance);
+            }
+            let mut every_reach: Vec<f64> = every_reach.into_values().collect();
+            every_reach.sort_by(f64::total_cmp);
+            every_reach.truncate(q.min_professionals);
+            assert_eq!(index.nearest_reach(&q, km), every_reach, "round {round}");
+
+            // The advice's count of other professions' slots: every eligible slot in reach, as a search counts.
+            let every = Query { radius_km: km, limit: usize::MAX, max_per_professional: usize::MAX, ..q.clone() };
+            let gathered = index.candidates(&every, km, every.latest, Gather::Eligible);
+            let counted = super::super::search(&gathered, &[], &every).ranked.len();
+            assert_eq!(index.count_eligible(&every, km, every.latest), counted, "round {round}");
         }
     }
 

@@ -260,6 +260,30 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// A batch of search records in one statement, from column arrays.
+    async fn insert_searches(
+        tx: &mut Transaction<'static, Postgres>,
+        records: &[SearchRecord],
+    ) -> Result<(), sqlx::Error> {
+        let text = |f: fn(&SearchRecord) -> Option<String>| records.iter().map(f).collect::<Vec<Option<String>>>();
+        sqlx::query(sql::POSTGRES_INSERT_SEARCHES_UNNEST)
+            .bind(records.iter().map(|r| r.id.clone()).collect::<Vec<String>>())
+            .bind(records.iter().map(|r| r.created_at).collect::<Vec<DateTime<Utc>>>())
+            .bind(records.iter().map(|r| r.api_key_id.clone()).collect::<Vec<String>>())
+            .bind(text(|r| r.motif.clone()))
+            .bind(text(|r| r.profession.clone()))
+            .bind(text(|r| r.age_band.map(str::to_string)))
+            .bind(text(|r| r.departement.clone()))
+            .bind(records.iter().map(|r| r.delay_band.to_string()).collect::<Vec<String>>())
+            .bind(text(|r| r.modality.map(|m| m.as_str().to_string())))
+            .bind(records.iter().map(|r| r.radius_km).collect::<Vec<f64>>())
+            .bind(records.iter().map(|r| r.widened).collect::<Vec<bool>>())
+            .bind(records.iter().map(|r| i32::try_from(r.result_count).unwrap_or(i32::MAX)).collect::<Vec<i32>>())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// The whole batch in one statement, from column arrays. An overlap is reported without its index.
     async fn insert_slots_at_once(&self, slots: &[Slot]) -> Result<(), StoreError> {
         let mut tx = self.begin_publishing(slots).await?;

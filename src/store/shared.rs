@@ -1382,23 +1382,7 @@ macro_rules! impl_store {
 
             async fn record_searches(&self, records: &[SearchRecord]) -> Result<(), StoreError> {
                 let (_turn, mut tx) = self.begin_statistics().await?;
-                for r in records {
-                    sqlx::query(sql::INSERT_SEARCH)
-                        .bind(&r.id)
-                        .bind(r.created_at)
-                        .bind(&r.api_key_id)
-                        .bind(&r.motif)
-                        .bind(&r.profession)
-                        .bind(r.age_band)
-                        .bind(&r.departement)
-                        .bind(r.delay_band)
-                        .bind(r.modality.map(|m| m.as_str()))
-                        .bind(r.radius_km)
-                        .bind(r.widened)
-                        .bind(i64::try_from(r.result_count).unwrap_or(i64::MAX))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_searches(&mut tx, records).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -533,9 +533,17 @@ pub const SNAPSHOT_ABSENCES: &str = "SELECT professional_id, start_at, end_at FR
 pub const SNAPSHOT_BOOKINGS: &str = "SELECT s.professional_id, b.created_at FROM bookings b \
     JOIN slots s ON s.id = b.slot_id WHERE b.created_at >= $1 AND b.status <> 'cancelled' AND s.professional_id {ids2}";
 
-pub const INSERT_SEARCH: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, \
-    departement, delay_band, modality, radius_km, widened, result_count) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+/// SQLite, a batch of search records in one statement: `$1` is a JSON array of search objects.
+pub const SQLITE_INSERT_SEARCHES_JSON: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, \
+    age_band, departement, delay_band, modality, radius_km, widened, result_count) \
+    SELECT value->>'id', value->>'created_at', value->>'api_key_id', value->>'motif', value->>'profession', \
+    value->>'age_band', value->>'departement', value->>'delay_band', value->>'modality', value->>'radius_km', \
+    value->>'widened', value->>'result_count' FROM json_each($1) ORDER BY key";
+/// PostgreSQL, a batch of search records in one statement, from column arrays.
+pub const POSTGRES_INSERT_SEARCHES_UNNEST: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, \
+    profession, age_band, departement, delay_band, modality, radius_km, widened, result_count) \
+    SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], \
+    $7::text[], $8::text[], $9::text[], $10::double precision[], $11::boolean[], $12::integer[])";
 
 /// A search is linked by the caller who made it (others cannot skew the statistics).
 pub const LINK_SEARCH_TO_BOOKING: &str =

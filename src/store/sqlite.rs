@@ -136,6 +136,29 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// A batch of search records in one statement (one round trip to the connection, not one per search).
+    async fn insert_searches(
+        tx: &mut Transaction<'static, Sqlite>,
+        records: &[SearchRecord],
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "created_at": as_bound(r.created_at), "api_key_id": r.api_key_id, "motif": r.motif,
+                    "profession": r.profession, "age_band": r.age_band, "departement": r.departement,
+                    "delay_band": r.delay_band, "modality": r.modality.map(|m| m.as_str()), "radius_km": r.radius_km,
+                    "widened": r.widened as i64, "result_count": r.result_count,
+                })
+            })
+            .collect();
+        sqlx::query(sql::SQLITE_INSERT_SEARCHES_JSON)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// `IN` a JSON array of ids bound as `$n`.
     fn id_list_test(n: usize) -> String {
         format!("IN (SELECT value FROM json_each(${n}))")

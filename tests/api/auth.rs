@@ -17,6 +17,7 @@ on_both_databases!(
     regulators_cannot_publish_or_withdraw,
     only_admins_issue_api_keys_and_bindings_are_checked,
     a_revoked_key_is_refused_at_once_and_listings_never_show_secrets,
+    a_key_revoked_by_another_process_is_refused_within_the_cache_time,
 );
 
 async fn every_api_route_requires_a_valid_key(app: TestApp) {
@@ -238,4 +239,38 @@ async fn a_revoked_key_is_refused_at_once_and_listings_never_show_secrets(app: T
     let listed = app.get("/api/v1/api-keys", &app.admin_key).await;
     let entry = listed.body["api_keys"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
     assert_eq!(entry["revoked_at"], "2026-11-24T08:00:00Z");
+}
+
+/// The key cache as another process's revocation meets it: trusted for the configured time after it was last
+/// read valid, then asked again; a new key is never refused from memory; a zero time asks on every request.
+async fn a_key_revoked_by_another_process_is_refused_within_the_cache_time(app: TestApp) {
+    use snp::api_keys::{KeyCache, KeyRequest, issue};
+    use snp::clock::Clock;
+    use std::time::{Duration, Instant};
+    let request =
+        KeyRequest { role: Role::Regulator, name: "SAS 27".into(), professional_id: None, practice_ids: vec![] };
+    let store = app.store.as_ref();
+    let cache = KeyCache::new(Duration::from_secs(2));
+    let zero = KeyCache::new(Duration::ZERO);
+    let t0 = Instant::now();
+    let unknown = snp::domain::api_key::digest("snp_not-yet-issued");
+    assert!(cache.find(store, &unknown, t0).await.unwrap().is_none());
+    let issued = issue(store, request.clone(), app.clock.now()).await.unwrap();
+    let digest = issued.secret.digest();
+    assert_eq!(cache.find(store, &digest, t0).await.unwrap().map(|k| k.id), Some(issued.key.id.clone()));
+    assert!(zero.find(store, &digest, t0).await.unwrap().is_some());
+
+    store.revoke_api_key(&issued.key.id, app.clock.now()).await.unwrap(); // as `snp api-key revoke` does
+    assert!(zero.find(store, &digest, t0).await.unwrap().is_none(), "no cache: refused at once");
+    let within = t0 + Duration::from_millis(1_900);
+    assert!(cache.find(store, &digest, within).await.unwrap().is_some(), "trusted within the cache time");
+    assert!(cache.find(store, &digest, t0 + Duration::from_secs(2)).await.unwrap().is_none(), "then refused");
+    assert!(cache.find(store, &digest, within).await.unwrap().is_none(), "and never trusted again");
+
+    // Revoked through this process: forgotten at once, whatever the time.
+    let other = issue(store, request, app.clock.now()).await.unwrap();
+    assert!(cache.find(store, &other.secret.digest(), t0).await.unwrap().is_some());
+    store.revoke_api_key(&other.key.id, app.clock.now()).await.unwrap();
+    cache.forget(&other.key.id);
+    assert!(cache.find(store, &other.secret.digest(), t0).await.unwrap().is_none());
 }

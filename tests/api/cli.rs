@@ -64,6 +64,7 @@ async fn api_key_create_prints_a_working_key_on_the_last_line() {
         assert!(!stdout(&listed).contains(key));
         let revoked = snp(&url, &["api-key", "revoke", &stored.id], &[]);
         assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert!(stdout(&revoked).contains("running servers refuse it within 2 s"), "{}", stdout(&revoked));
         assert!(store.find_api_key(&api_key::digest(key)).await.unwrap().is_none(), "a revoked key is refused");
         assert!(stdout(&snp(&url, &["api-key", "list"], &[])).contains("revoked"));
         let unknown = snp(&url, &["api-key", "revoke", "nope"], &[]);

@@ -260,6 +260,13 @@ async fn only_regulators_search_and_searches_are_recorded_and_linked(app: TestAp
     let answer = search(&app, &regulator, infant_search).await;
     let search_id = answer["search_id"].as_str().unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM searches WHERE id = $1 AND age_band = '1-3y' AND departement = '76' AND delay_band = '24-48h' AND result_count = 1 AND booking_id IS NULL", search_id).await, 1);
+    // Every column as written by the batch statement, instants as every other instant is stored.
+    let radius = answer["radius_km"].as_f64().unwrap();
+    let stored = format!(
+        "SELECT COUNT(*) FROM searches WHERE id = $1 AND created_at = '2026-11-24T08:00:00+00:00' AND NOT widened \
+         AND radius_km = {radius} AND profession = 'gp' AND modality IS NULL AND api_key_id <> ''"
+    );
+    assert_eq!(app.count(&stored, search_id).await, 1, "{stored}");
     let booking = json!({"slot_id": slot_id, "search_id": search_id, "motif": "gp_unscheduled",
         "patient": {"first_name": "Jules", "last_name": "Martin", "birth_date": "2025-01-15", "phone": "0612345678"}});
     let booked = app.post("/api/v1/bookings", &regulator, booking).await;
