@@ -122,7 +122,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<axum:
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", security(("api_key" = [])),
     params(("id" = String, Path, description = "API key id (not the secret)")),
-    responses((status = 204, description = "Revoked: the key is refused from now on"),
+    responses((status = 204, description = "Revoked: refused from now on by this server, and within http.api_key_cache_secs (2 s) by other servers sharing the database"),
               (status = 403, body = super::error::Problem), (status = 404, body = super::error::Problem)))]
 pub async fn revoke(
     State(state): State<AppState>,
