@@ -76,17 +76,18 @@ pub async fn issue(store: &dyn Store, request: KeyRequest, now: DateTime<Utc>) -
 /// The keys this process has recently seen valid, so that a request costs no database round trip to
 /// authenticate (a search costs a fraction of a millisecond; the lookup cost as much as the search itself).
 ///
-/// Only valid keys are kept, each for `ttl` after it was read: a new key works at once everywhere (a miss asks
+/// Only valid keys are kept, each for `ttl` after it was read (by the injected clock; a clock set back makes a
+/// reading stale, never younger): a new key works at once everywhere (a miss asks
 /// the database), a key revoked through this process is refused at once ([`KeyCache::forget`]), and one revoked
 /// through another process sharing the database is refused here within `ttl`. A zero `ttl` turns the cache off.
 pub struct KeyCache {
-    ttl: std::time::Duration,
+    ttl: chrono::Duration,
     entries: std::sync::Mutex<CachedKeys>,
 }
 
 #[derive(Default)]
 struct CachedKeys {
-    by_digest: std::collections::HashMap<String, (ApiKey, std::time::Instant)>,
+    by_digest: std::collections::HashMap<String, (ApiKey, DateTime<Utc>)>,
     /// Bumped by each [`KeyCache::forget`]: a lookup that read the database before a revocation committed must
     /// not put the key back after it was forgotten.
     revocations: u64,
@@ -97,8 +98,13 @@ struct CachedKeys {
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
 impl KeyCache {
-    pub fn new(ttl: std::time::Duration) -> Self {
+    pub fn new(ttl: chrono::Duration) -> Self {
         KeyCache { ttl, entries: Default::default() }
+    }
+
+    /// Whether a key read at `read` may still vouch for itself at `now`.
+    fn fresh(&self, read: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        read <= now && now - read < self.ttl
     }
 
     /// The valid key with this digest, from memory when read less than `ttl` before `now`, else from the store.
@@ -106,12 +112,12 @@ impl KeyCache {
         &self,
         store: &dyn Store,
         digest: &str,
-        now: std::time::Instant,
+        now: DateTime<Utc>,
     ) -> Result<Option<ApiKey>, StoreError> {
         let revocations = {
             let cached = self.lock();
             if let Some((key, read)) = cached.by_digest.get(digest)
-                && now.saturating_duration_since(*read) < self.ttl
+                && self.fresh(*read, now)
             {
                 return Ok(Some(key.clone()));
             }
@@ -122,14 +128,13 @@ impl KeyCache {
             self.lock().by_digest.remove(digest); // revoked: no earlier reading may vouch for it again
             return Ok(None);
         };
-        if !self.ttl.is_zero() {
+        if self.ttl > chrono::Duration::zero() {
             let mut cached = self.lock();
             if cached.revocations != revocations {
                 return Ok(Some(key)); // valid when read; not kept, it may be the one just revoked
             }
-            let ttl = self.ttl;
             if cached.by_digest.len() >= KEY_CACHE_CAPACITY {
-                cached.by_digest.retain(|_, (_, read)| now.saturating_duration_since(*read) < ttl);
+                cached.by_digest.retain(|_, (_, read)| self.fresh(*read, now));
                 if cached.by_digest.len() >= KEY_CACHE_CAPACITY {
                     cached.by_digest.clear();
                 }

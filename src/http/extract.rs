@@ -166,7 +166,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(ApiError::Unauthorized)?;
         let key = state
             .api_keys
-            .find(state.store.as_ref(), &api_key::digest(secret), std::time::Instant::now())
+            .find(state.store.as_ref(), &api_key::digest(secret), state.clock.now())
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(Caller {

@@ -105,7 +105,9 @@ impl AppState {
             search: settings.search.clone(),
             radius_table: Arc::new(crate::routing::radius::RadiusTable::official()),
             search_index: Arc::new(crate::routing::live::LiveIndex::new(store.clone(), clock.clone())),
-            api_keys: Arc::new(crate::api_keys::KeyCache::new(Duration::from_secs(settings.http.api_key_cache_secs))),
+            api_keys: Arc::new(crate::api_keys::KeyCache::new(chrono::Duration::seconds(
+                settings.http.api_key_cache_secs as i64,
+            ))),
             search_log: search_log::SearchLog::start(store.clone()),
             public_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,

@@ -52,10 +52,9 @@ fn rings(center: Coordinates, km: f64) -> impl Iterator<Item = (f64, impl Iterat
             // A point of ring r is more than r − 1 whole cells away in latitude or in longitude.
             let bound = f64::from((r - 1).max(0)) * cell_km;
             let ring = (-r..=r).flat_map(move |i| {
-                let edge = i == -r || i == r;
-                let columns: Box<dyn Iterator<Item = i32>> =
-                    if edge { Box::new(-r..=r) } else { Box::new([-r, r].into_iter()) };
-                columns.map(move |j| (lat + i, lon + j))
+                // The first and last rows whole; the rows between, only their two ends.
+                let step = if i == -r || i == r { 1 } else { 2 * r as usize };
+                (-r..=r).step_by(step).map(move |j| (lat + i, lon + j))
             });
             (bound, ring)
         })
@@ -766,6 +765,11 @@ mod tests {
 
     #[test]
     fn every_point_lies_in_a_ring_no_farther_than_it_and_the_rings_cover_the_distance() {
+        // Each cell once: 1, 8, 16, 24… cells per ring.
+        let cells: Vec<Vec<Cell>> =
+            rings(Coordinates { lat: 48.85, lon: 2.35 }, 40.0).map(|(_, ring)| ring.collect()).collect();
+        assert_eq!(cells.iter().map(Vec::len).collect::<Vec<_>>()[..4], [1, 8, 16, 24]);
+        assert_eq!(cells.iter().flatten().collect::<HashSet<_>>().len(), cells.iter().map(Vec::len).sum::<usize>());
         let mut rng = crate::dataset::Rng::new(7);
         // Mainland, Réunion, Saint-Pierre-et-Miquelon, Nouméa: from the tropics to 47° north, both hemispheres.
         for (lat, lon) in [(48.85, 2.35), (51.0, 2.3), (-21.1, 55.5), (46.8, -56.2), (-22.3, 166.4)] {

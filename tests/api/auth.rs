@@ -241,36 +241,38 @@ async fn a_revoked_key_is_refused_at_once_and_listings_never_show_secrets(app: T
     assert_eq!(entry["revoked_at"], "2026-11-24T08:00:00Z");
 }
 
-/// The key cache as another process's revocation meets it: trusted for the configured time after it was last
-/// read valid, then asked again; a new key is never refused from memory; a zero time asks on every request.
+/// The key cache as another process's revocation meets it, through the server and by the injected clock: trusted
+/// for the configured time after it was last read valid, then asked again; a clock set back makes a reading
+/// stale; a new key is never refused from memory; a zero time asks on every request.
 async fn a_key_revoked_by_another_process_is_refused_within_the_cache_time(app: TestApp) {
+    use chrono::Duration;
     use snp::api_keys::{KeyCache, KeyRequest, issue};
     use snp::clock::Clock;
-    use std::time::{Duration, Instant};
+    assert_eq!(app.settings.http.api_key_cache_secs, 2);
+    let created = app.post("/api/v1/api-keys", &app.admin_key, json!({"role": "regulator", "name": "SAS 27"})).await;
+    let (id, secret) = (created.body["id"].as_str().unwrap(), created.body["key"].as_str().unwrap());
+    assert_eq!(app.get("/api/v1/practices", secret).await.status, StatusCode::OK, "a new key works at once");
+    app.store.revoke_api_key(id, app.clock.now()).await.unwrap(); // as another process, or `snp api-key revoke`
+    app.clock.advance(Duration::milliseconds(1_900));
+    assert_eq!(app.get("/api/v1/practices", secret).await.status, StatusCode::OK, "trusted within the cache time");
+    app.clock.advance(Duration::milliseconds(100));
+    app.get("/api/v1/practices", secret).await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.clock.advance(Duration::milliseconds(-1_000));
+    app.get("/api/v1/practices", secret).await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
+
+    // The cache alone: a clock set back, and no cache at all.
     let request =
-        KeyRequest { role: Role::Regulator, name: "SAS 27".into(), professional_id: None, practice_ids: vec![] };
+        KeyRequest { role: Role::Regulator, name: "SAS 27 bis".into(), professional_id: None, practice_ids: vec![] };
     let store = app.store.as_ref();
-    let cache = KeyCache::new(Duration::from_secs(2));
-    let zero = KeyCache::new(Duration::ZERO);
-    let t0 = Instant::now();
-    let unknown = snp::domain::api_key::digest("snp_not-yet-issued");
-    assert!(cache.find(store, &unknown, t0).await.unwrap().is_none());
-    let issued = issue(store, request.clone(), app.clock.now()).await.unwrap();
+    let (cache, zero) = (KeyCache::new(Duration::seconds(2)), KeyCache::new(Duration::zero()));
+    let t0 = app.clock.now();
+    let issued = issue(store, request, t0).await.unwrap();
     let digest = issued.secret.digest();
-    assert_eq!(cache.find(store, &digest, t0).await.unwrap().map(|k| k.id), Some(issued.key.id.clone()));
+    assert!(cache.find(store, &digest, t0).await.unwrap().is_some());
     assert!(zero.find(store, &digest, t0).await.unwrap().is_some());
-
-    store.revoke_api_key(&issued.key.id, app.clock.now()).await.unwrap(); // as `snp api-key revoke` does
+    store.revoke_api_key(&issued.key.id, t0).await.unwrap();
     assert!(zero.find(store, &digest, t0).await.unwrap().is_none(), "no cache: refused at once");
-    let within = t0 + Duration::from_millis(1_900);
-    assert!(cache.find(store, &digest, within).await.unwrap().is_some(), "trusted within the cache time");
-    assert!(cache.find(store, &digest, t0 + Duration::from_secs(2)).await.unwrap().is_none(), "then refused");
-    assert!(cache.find(store, &digest, within).await.unwrap().is_none(), "and never trusted again");
-
-    // Revoked through this process: forgotten at once, whatever the time.
-    let other = issue(store, request, app.clock.now()).await.unwrap();
-    assert!(cache.find(store, &other.secret.digest(), t0).await.unwrap().is_some());
-    store.revoke_api_key(&other.key.id, app.clock.now()).await.unwrap();
-    cache.forget(&other.key.id);
-    assert!(cache.find(store, &other.secret.digest(), t0).await.unwrap().is_none());
+    assert!(cache.find(store, &digest, t0 + Duration::seconds(1)).await.unwrap().is_some(), "trusted meanwhile");
+    assert!(cache.find(store, &digest, t0 - Duration::seconds(1)).await.unwrap().is_none(), "clock set back: asked");
+    assert!(cache.find(store, &digest, t0).await.unwrap().is_none(), "and never trusted again");
 }
