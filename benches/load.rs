@@ -4,6 +4,10 @@
 
 use snp::load::{Options, USAGE, run};
 
+/// The allocator of `snp serve` (src/main.rs), so that the figures are those of the binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -21,7 +21,7 @@ use crate::domain::notification::{self, Appointment};
 use crate::domain::professional::Professional;
 use crate::domain::slot::{Slot, SlotStatus, Visibility};
 use crate::domain::time::utc_rfc3339;
-use crate::store::{BookingFilter, Cancellation, StoreError};
+use crate::store::{BookingFilter, Cancellation, SlotInContext, StoreError};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +197,27 @@ async fn book(
     caller: &Caller,
     input: BookingInput,
 ) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    // Direct bookings of one slot take turns in this process (see `turns`); a hold already makes its slot ours.
+    match (&input.slot_id, &input.hold_id) {
+        (Some(slot_id), None) => {
+            let slot_id = slot_id.clone();
+            let take = |taken_while_waiting| async move {
+                let outcome = book_in_turn(state, caller, input, taken_while_waiting).await;
+                let took = outcome.is_ok();
+                (outcome, took)
+            };
+            state.slot_turns.run(&slot_id, take).await
+        }
+        _ => book_in_turn(state, caller, input, false).await,
+    }
+}
+
+async fn book_in_turn(
+    state: &AppState,
+    caller: &Caller,
+    input: BookingInput,
+    taken_while_waiting: bool,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
     let now = state.clock.now();
     let mut v = Validator::new();
     let patient = Patient::parse(&input.patient, now.date_naive(), &mut v);
@@ -206,18 +227,24 @@ async fn book(
     if motif.is_none() {
         v.push("motif", format!("unknown motif {:?} (see GET /api/v1/motifs)", input.motif));
     }
-    // The slot: named directly, or through a hold of this caller.
-    let slot: Option<Slot> = match (&input.slot_id, &input.hold_id) {
+    // Another request of this process booked or held the slot while this one waited for its turn: refused
+    // without a read, as the conditional UPDATE would refuse it (unless the request is invalid anyway).
+    if taken_while_waiting && v.is_empty() {
+        return Err(StoreError::SlotUnavailable.into());
+    }
+    // The slot, with its professional and practice in the same read: named directly, or through a hold of this
+    // caller.
+    let context: Option<SlotInContext> = match (&input.slot_id, &input.hold_id) {
         (Some(_), Some(_)) | (None, None) => {
             v.push("slot_id", "give either slot_id or hold_id");
             None
         }
         (Some(slot_id), None) => {
-            let slot = state.store.get_slot(slot_id).await?;
-            if slot.is_none() {
+            let context = state.store.get_slot_in_context(slot_id).await?;
+            if context.is_none() {
                 v.push("slot_id", format!("no slot with id {slot_id:?}"));
             }
-            slot
+            context
         }
         (None, Some(hold_id)) => match state.store.get_hold(hold_id).await? {
             None => {
@@ -228,36 +255,30 @@ async fn book(
                 return Err(ApiError::Forbidden("A hold is used by the caller who made it.".into()));
             }
             Some(hold) => {
-                let slot = state.store.get_slot(&hold.slot_id).await?;
-                if slot.is_none() {
+                let context = state.store.get_slot_in_context(&hold.slot_id).await?;
+                if context.is_none() {
                     v.push("hold_id", "the held slot no longer exists: search again");
                 }
-                slot
+                context
             }
         },
     };
-    // A slot already taken is refused at once — most racers for a hot slot lose — without the professional's
-    // read or the database's writer (the conditional UPDATE would refuse it the same way). So for such a slot a
-    // 409 comes before the checks that need the professional (reason, age): the slot is gone either way.
-    if input.hold_id.is_none() && v.is_empty() && slot.as_ref().is_some_and(|s| s.taken_or_past(now)) {
+    // A slot already taken is refused at once — most racers for a hot slot lose — without the database's writer
+    // (the conditional UPDATE would refuse it the same way). So for such a slot a 409 comes before the checks
+    // of the reason and the age: the slot is gone either way.
+    if input.hold_id.is_none() && v.is_empty() && context.as_ref().is_some_and(|c| c.slot.taken_or_past(now)) {
         return Err(StoreError::SlotUnavailable.into());
     }
-    let professional = match &slot {
-        Some(slot) => state.store.get_professional(&slot.professional_id).await?,
-        None => None,
-    };
     // The slot must suit the reason: profession, skills, and the patient's age on the day.
-    if let (Some(slot), Some(motif), Some(patient)) = (&slot, motif, &patient) {
+    if let (Some(SlotInContext { slot, professional, .. }), Some(motif), Some(patient)) = (&context, motif, &patient) {
         let age = patient.age_in_months(slot.start.with_timezone(&slot.timezone).date_naive());
-        if let Some(professional) = &professional {
-            let fits = motif.professions.contains(&professional.profession)
-                && motif.skills.iter().all(|s| professional.skills.contains(s));
-            if !fits {
-                v.push("motif", "this slot's professional does not see patients for this reason");
-            }
-            if !professional.sees_age(age) {
-                v.push("patient.birth_date", "this professional does not see patients of this age");
-            }
+        let fits = motif.professions.contains(&professional.profession)
+            && motif.skills.iter().all(|s| professional.skills.contains(s));
+        if !fits {
+            v.push("motif", "this slot's professional does not see patients for this reason");
+        }
+        if !professional.sees_age(age) {
+            v.push("patient.birth_date", "this professional does not see patients of this age");
         }
         let too_young = motif.min_age_months.is_some_and(|min| age < min as i32);
         let too_old = motif.max_age_months.is_some_and(|max| age >= max as i32);
@@ -266,7 +287,7 @@ async fn book(
         }
     }
     v.finish()?;
-    let slot = slot.expect("checked");
+    let SlotInContext { slot, professional, practice } = context.expect("checked");
     if slot.visibility == Visibility::Cpts && caller.role != Role::Admin {
         return Err(StoreError::SlotUnavailable.into());
     }
@@ -288,7 +309,7 @@ async fn book(
         outcome_at: None,
         patient_erased_at: None,
     };
-    let appointment = appointment(&booking, &slot, professional.as_ref());
+    let appointment = appointment(&booking, &slot, Some(&professional));
     let messages = notification::on_booking(&appointment, &state.reminders, now, new_id);
     if booking.search_id.is_some() {
         // The search's record may still be queued: written first, so that the booking links to it.
@@ -297,10 +318,11 @@ async fn book(
     let change = Change { action: "booking.create", target_type: "booking", target_ids: &[&booking.id], detail: None };
     state.store.create_booking(&booking, now, &messages, &audit::events(state, caller, &change)).await?;
     tracing::info!(booking_id = %booking.id, slot_id = %booking.slot_id, "booking confirmed");
-    // The booking as committed, its slot now booked: nothing to read back but the practice.
+    // The booking as committed, its slot now booked: nothing to read back.
     let slot = Slot { status: SlotStatus::Booked, updated_at: now, ..slot };
     let mut lookups = Lookups::default();
-    lookups.know_professional(&slot.professional_id, professional);
+    lookups.know_professional(&slot.professional_id, Some(professional));
+    lookups.know_practice(&slot.practice_id, Some(practice));
     let view = view_with_slot(state, &mut lookups, &booking, slot).await?;
     Ok((StatusCode::CREATED, serde_json::to_value(view).expect("serialisable")))
 }

@@ -13,7 +13,7 @@ use super::views::SlotView;
 use super::{ApiError, AppState, idempotency, new_id};
 use crate::domain::access::Caller;
 use crate::domain::booking::Hold;
-use crate::domain::slot::Visibility;
+use crate::domain::slot::{Slot, SlotStatus, Visibility};
 use crate::domain::time::{local_rfc3339, utc_rfc3339};
 use crate::store::StoreError;
 
@@ -53,16 +53,28 @@ pub async fn create(
     let input: HoldInput = parse_json(&bytes)?;
     let (task_state, task_caller) = (state.clone(), caller.clone());
     idempotency::run(&state, &caller, "POST /api/v1/holds", key, &bytes, move || async move {
-        hold(&task_state, &task_caller, input).await
+        let (state, caller) = (&task_state, &task_caller);
+        let slot_id = input.slot_id.clone();
+        let take = |taken_while_waiting| async move {
+            let outcome = hold(state, caller, input, taken_while_waiting).await;
+            let took = outcome.is_ok();
+            (outcome, took)
+        };
+        state.slot_turns.run(&slot_id, take).await
     })
     .await
 }
 
+/// Holds the slot, in its turn among this process's holds and bookings of it (see `turns`).
 async fn hold(
     state: &AppState,
     caller: &Caller,
     input: HoldInput,
+    taken_while_waiting: bool,
 ) -> Result<(StatusCode, serde_json::Value), ApiError> {
+    if taken_while_waiting {
+        return Err(StoreError::SlotUnavailable.into());
+    }
     let slot = state
         .store
         .get_slot(&input.slot_id)
@@ -82,7 +94,8 @@ async fn hold(
         booking_id: None,
     };
     state.store.create_hold(&hold, now).await?;
-    let slot = state.store.get_slot(&slot.id).await?.ok_or_else(|| ApiError::Internal("held slot vanished".into()))?;
+    // The slot as the hold left it: nothing to read back.
+    let slot = Slot { status: SlotStatus::Held, updated_at: now, ..slot };
     tracing::info!(hold_id = %hold.id, slot_id = %slot.id, "slot held");
     audit::changed(
         state,

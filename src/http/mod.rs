@@ -27,6 +27,7 @@ pub mod rules;
 pub mod search_log;
 mod searches;
 mod slots;
+pub mod turns;
 pub mod views;
 
 use std::collections::HashMap;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub api_keys: Arc<crate::api_keys::KeyCache>,
     /// Search statistics, written in batches behind the answers.
     pub search_log: search_log::SearchLog,
+    /// Holds and direct bookings of one slot, one at a time in this process.
+    pub slot_turns: Arc<turns::SlotTurns>,
     /// The request budget of the unauthenticated pages (`/r/…`, the console's login).
     pub public_page_limit: Arc<rate_limit::RateLimiter>,
     pub sessions: crate::domain::user::SessionPolicy,
@@ -109,6 +112,7 @@ impl AppState {
                 settings.http.api_key_cache_secs as i64,
             ))),
             search_log: search_log::SearchLog::start(store.clone()),
+            slot_turns: Arc::default(),
             public_page_limit: Arc::new(rate_limit::RateLimiter::new(
                 settings.http.public_page_requests_per_minute,
                 settings.client_address_header(),
@@ -280,6 +284,11 @@ impl Lookups {
             self.practices.insert(id.to_string(), found);
         }
         Ok(self.practices[id].clone())
+    }
+
+    /// Records a practice read elsewhere in the request.
+    pub fn know_practice(&mut self, id: &str, practice: Option<Practice>) {
+        self.practices.insert(id.to_string(), practice);
     }
 }
 

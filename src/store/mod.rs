@@ -98,6 +98,14 @@ pub struct Cancellation<'a> {
     pub link_digest: Option<&'a str>,
 }
 
+/// A slot with the professional who offers it and the practice it is at.
+#[derive(Debug, Clone)]
+pub struct SlotInContext {
+    pub slot: Slot,
+    pub professional: Professional,
+    pub practice: Practice,
+}
+
 /// Every driver error goes through [`shared::map_error`], reads included: constraint violations and refused
 /// values never surface as a 500.
 impl From<sqlx::Error> for StoreError {
@@ -276,6 +284,8 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Deactivated`] the first whose professional or practice is deactivated.
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError>;
     async fn get_slot(&self, id: &str) -> Result<Option<Slot>, StoreError>;
+    /// A slot with its professional and practice, read together (one round trip where a booking needs all three).
+    async fn get_slot_in_context(&self, id: &str) -> Result<Option<SlotInContext>, StoreError>;
     async fn list_slots(&self, filter: &SlotFilter) -> Result<Vec<Slot>, StoreError>;
     /// Withdraws a free slot; [`StoreError::SlotNotFree`] when it is held, booked or already withdrawn.
     async fn withdraw_slot(&self, id: &str, now: DateTime<Utc>) -> Result<Slot, StoreError>;

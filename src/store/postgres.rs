@@ -14,13 +14,13 @@ use sqlx::{Postgres, Transaction};
 
 use super::rows::{
     AbsenceRow, ApiKeyRow, AuditRow, BookableSlotRow, BookingRow, CancelLinkRow, CardPracticeRow, CardProfessionalRow,
-    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SessionRow, SlotRow, UserRow,
-    convert,
+    HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SessionRow, SlotInContextRow,
+    SlotRow, UserRow, convert,
 };
 use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
 use super::{
     BookingFilter, Cancellation, ClearedSlots, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
-    ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, StoreError, sql,
+    ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, SlotInContext, StoreError, sql,
 };
 use crate::config::DatabaseSettings;
 use crate::domain::access::Role;

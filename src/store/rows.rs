@@ -160,6 +160,88 @@ impl TryFrom<SlotRow> for Slot {
     }
 }
 
+/// A slot with its professional and practice in one row ([`sql::GET_SLOT_IN_CONTEXT`]): the slot's columns under
+/// their own names, the professional's and the practice's under names of their own where they would clash.
+///
+/// [`sql::GET_SLOT_IN_CONTEXT`]: super::sql::GET_SLOT_IN_CONTEXT
+#[derive(sqlx::FromRow)]
+pub struct SlotInContextRow {
+    #[sqlx(flatten)]
+    slot: SlotRow,
+    rpps: Option<String>,
+    adeli: Option<String>,
+    first_name: String,
+    last_name: String,
+    profession: String,
+    skills: Option<String>,
+    practice_ids: Option<String>,
+    accepts_new_patients: bool,
+    accepts_overbooking: bool,
+    home_visit_radius_km: Option<f64>,
+    min_patient_age_months: Option<i32>,
+    max_patient_age_months: Option<i32>,
+    email: Option<String>,
+    professional_phone: Option<String>,
+    professional_created_at: DateTime<Utc>,
+    professional_deactivated_at: Option<DateTime<Utc>>,
+    practice_name: String,
+    kind: String,
+    address: String,
+    postal_code: String,
+    commune: String,
+    departement: String,
+    lat: f64,
+    lon: f64,
+    practice_phone: Option<String>,
+    practice_created_at: DateTime<Utc>,
+    practice_deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SlotInContextRow> for super::SlotInContext {
+    type Error = StoreError;
+    fn try_from(r: SlotInContextRow) -> Result<Self, StoreError> {
+        let professional = ProfessionalRow {
+            id: r.slot.professional_id.clone(),
+            rpps: r.rpps,
+            adeli: r.adeli,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            profession: r.profession,
+            skills: r.skills,
+            practice_ids: r.practice_ids,
+            accepts_new_patients: r.accepts_new_patients,
+            accepts_overbooking: r.accepts_overbooking,
+            home_visit_radius_km: r.home_visit_radius_km,
+            min_patient_age_months: r.min_patient_age_months,
+            max_patient_age_months: r.max_patient_age_months,
+            email: r.email,
+            phone: r.professional_phone,
+            created_at: r.professional_created_at,
+            deactivated_at: r.professional_deactivated_at,
+        };
+        let practice = PracticeRow {
+            id: r.slot.practice_id.clone(),
+            name: r.practice_name,
+            kind: r.kind,
+            address: r.address,
+            postal_code: r.postal_code,
+            commune: r.commune,
+            departement: r.departement,
+            lat: r.lat,
+            lon: r.lon,
+            timezone: r.slot.timezone.clone(),
+            phone: r.practice_phone,
+            created_at: r.practice_created_at,
+            deactivated_at: r.practice_deactivated_at,
+        };
+        Ok(super::SlotInContext {
+            slot: Slot::try_from(r.slot)?,
+            professional: Professional::from(professional),
+            practice: Practice::try_from(practice)?,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct ApiKeyRow {
     id: String,

@@ -527,6 +527,12 @@ macro_rules! impl_store {
                 row.map(Slot::try_from).transpose()
             }
 
+            async fn get_slot_in_context(&self, id: &str) -> Result<Option<SlotInContext>, StoreError> {
+                let row: Option<SlotInContextRow> =
+                    sqlx::query_as(sql::GET_SLOT_IN_CONTEXT).bind(id).fetch_optional(&self.pool).await?;
+                row.map(SlotInContext::try_from).transpose()
+            }
+
             async fn list_slots(&self, f: &SlotFilter) -> Result<Vec<Slot>, StoreError> {
                 let rows: Vec<SlotRow> = sqlx::query_as(sql::LIST_SLOTS)
                     .bind(&f.professional_id)

@@ -142,6 +142,20 @@ pub const GET_SLOT: &str = "SELECT s.id, s.professional_id, s.practice_id, s.sta
     s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \
     FROM slots s JOIN practices pr ON pr.id = s.practice_id WHERE s.id = $1";
 
+/// A slot with its professional and its practice, in one round trip (a booking needs all three).
+pub const GET_SLOT_IN_CONTEXT: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, \
+    s.modality, s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at, \
+    p.rpps, p.adeli, p.first_name, p.last_name, p.profession, \
+    (SELECT string_agg(k.skill, ',') FROM professional_skills k WHERE k.professional_id = p.id) AS skills, \
+    (SELECT string_agg(l.practice_id, ',') FROM professional_practices l WHERE l.professional_id = p.id) AS practice_ids, \
+    p.accepts_new_patients, p.accepts_overbooking, p.home_visit_radius_km, p.min_patient_age_months, \
+    p.max_patient_age_months, p.email, p.phone AS professional_phone, p.created_at AS professional_created_at, \
+    p.deactivated_at AS professional_deactivated_at, \
+    pr.name AS practice_name, pr.kind, pr.address, pr.postal_code, pr.commune, pr.departement, pr.lat, pr.lon, \
+    pr.phone AS practice_phone, pr.created_at AS practice_created_at, pr.deactivated_at AS practice_deactivated_at \
+    FROM slots s JOIN practices pr ON pr.id = s.practice_id JOIN professionals p ON p.id = s.professional_id \
+    WHERE s.id = $1";
+
 /// Filters are optional (`$n IS NULL OR …`); `$3` restricts to the practices an API key is bound to.
 pub const LIST_SLOTS: &str = "SELECT s.id, s.professional_id, s.practice_id, s.start_at, s.end_at, s.modality, \
     s.visibility, s.status, pr.timezone, s.rule_id, s.rule_version, s.created_at, s.updated_at \

@@ -22,6 +22,7 @@ on_both_databases!(
     a_slot_is_booked_at_most_once_and_only_when_bookable,
     fifty_concurrent_bookings_of_one_slot_yield_exactly_one,
     fifty_concurrent_holds_of_one_slot_yield_exactly_one,
+    racers_refused_for_their_own_faults_do_not_keep_a_valid_booking_from_the_slot,
     idempotency_replays_the_first_answer_and_refuses_another_body,
     cancelling_frees_a_future_slot_and_is_refused_twice,
     outcomes_only_after_the_slot_started,
@@ -243,6 +244,45 @@ async fn fifty_concurrent_holds_of_one_slot_yield_exactly_one(app: TestApp) {
     }
     assert_eq!(created, 1);
     assert_eq!(slot_status(&app, &slot_id).await, "held");
+    assert_booking_invariants(&app).await;
+}
+
+/// Racers of one slot take turns in the process; one that fails (here: a reason the GP does not see) must not
+/// count as having taken the slot, whatever the order they are served in.
+async fn racers_refused_for_their_own_faults_do_not_keep_a_valid_booking_from_the_slot(app: TestApp) {
+    let s = setup(&app).await;
+    let slot_id = gp_slot(&app, &s, 120).await;
+    let app = Arc::new(app);
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let mut body = booking_of(&slot_id);
+            if i % 10 != 9 {
+                merge(&mut body, json!({"motif": "midwife_unscheduled"}));
+            }
+            let (app, key) = (app.clone(), s.regulator.clone());
+            tokio::spawn(async move { app.post("/api/v1/bookings", &key, body).await })
+        })
+        .collect();
+    let (mut created, mut refused, mut invalid) = (0, 0, 0);
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {
+                response.problem(StatusCode::CONFLICT, "slot_unavailable");
+                refused += 1;
+            }
+            _ => {
+                response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                invalid += 1;
+            }
+        }
+    }
+    // The 27 with the wrong reason are refused as such (422) or, once the slot is booked, as taken (409).
+    assert_eq!(created, 1, "one of the three valid racers books the slot");
+    assert_eq!(created + refused + invalid, 30);
+    assert!(invalid >= 1 && refused >= 2, "{invalid} invalid, {refused} refused");
+    assert_eq!(slot_status(&app, &slot_id).await, "booked");
     assert_booking_invariants(&app).await;
 }
 
