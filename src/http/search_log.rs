@@ -1,7 +1,8 @@
 //! Search statistics written behind the answer. A search records who asked for what (bands only) for the
 //! unmet-demand statistics; writing that row before answering put a database write — on SQLite, a wait for
 //! the single writer lock behind every booking's fsync — in front of every regulator. Records go to a
-//! background task instead, which writes them in batches, one transaction per batch.
+//! background task instead, which writes them in batches, one transaction per batch, at most every
+//! [`LINGER`] unless a flush asks sooner.
 //!
 //! What that costs: a crash loses the statistics of the last moments (never a booking); a clean stop of
 //! `snp serve` flushes them first. A booking naming its
@@ -21,6 +22,11 @@ use crate::store::Store;
 const QUEUE: usize = 20_000;
 /// Records per transaction at most.
 const BATCH: usize = 1_000;
+/// How long a batch waits for more records, unless it fills up or a flush asks for it: written as fast as
+/// searches came, batches took the writer's turn (and, on SQLite, a hop to its thread) hundreds of times a
+/// second, a twentieth of the CPU of a busy search phase. A booking naming its search flushes, so it waits
+/// for at most one batch.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 /// Under overload every search would drop its record: the log says so on the first and then every this many.
 const DROPS_PER_WARNING: u64 = 1_000;
 /// A batch that fails is written again record by record, so that one bad record costs only itself — unless this
@@ -77,14 +83,25 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Messa
     let mut records = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let mut next = Some(first);
-        // Everything already queued joins this batch.
-        while let Some(message) = next {
-            match message {
+        let until = tokio::time::Instant::now() + LINGER;
+        let mut next = first;
+        // What comes within the linger joins this batch; a flush ends it (what was queued before the flush is
+        // in it: the channel keeps order).
+        loop {
+            match next {
                 Message::Record(record) => records.push(*record),
-                Message::Flush(done) => waiting.push(done),
+                Message::Flush(done) => {
+                    waiting.push(done);
+                    break;
+                }
             }
-            next = if records.len() < BATCH { receiver.try_recv().ok() } else { None };
+            if records.len() >= BATCH {
+                break;
+            }
+            match tokio::time::timeout_at(until, receiver.recv()).await {
+                Ok(Some(message)) => next = message,
+                Ok(None) | Err(_) => break,
+            }
         }
         write(store.as_ref(), &records).await;
         records.clear();

@@ -5,7 +5,8 @@
 //! whichever process made it.
 //!
 //! Concurrent searches share one refresh: a search waits for a pass that started after it arrived, and does
-//! not start another. The first refresh loads the whole index; so does one after a long outage (the journal
+//! not start another. Where the store can read the journal's end on the caller's thread (SQLite), a pass that
+//! finds it where the index already is ends there: a search then costs no database round trip. The first refresh loads the whole index; so does one after a long outage (the journal
 //! keeps an hour).
 
 use std::collections::{BTreeSet, HashSet};
@@ -71,11 +72,20 @@ impl LiveIndex {
         let stale = sync.last_pass.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
         if stale || sync.cursor.is_none() {
             self.load_everything(&mut sync).await?;
-        } else {
+        } else if self.journal_moved(&sync) {
             self.replay_journal(&mut sync).await?;
         }
         sync.last_pass = Some(started);
         Ok(())
+    }
+
+    /// Whether the journal may hold entries not applied yet: yes, unless the store can read where it ends at
+    /// hand and that is the cursor, with nothing applied ahead of it.
+    fn journal_moved(&self, sync: &SyncState) -> bool {
+        match (self.store.search_journal_head_at_hand(), sync.cursor) {
+            (Some(head), Some(cursor)) => head > cursor || !sync.applied_ahead.is_empty(),
+            _ => true,
+        }
     }
 
     async fn load_everything(&self, sync: &mut SyncState) -> Result<(), StoreError> {

@@ -460,6 +460,12 @@ pub trait Store: Send + Sync + 'static {
     /// Frees the key after a server error, so the client may retry.
     async fn forget_idempotency_key(&self, api_key_id: &str, endpoint: &str, key: &str) -> Result<(), StoreError>;
 
+    /// Where the search journal ends now, read on the caller's thread where the backend can do that in
+    /// microseconds (SQLite: a read-only connection of its own), so that a search finding nothing new costs no
+    /// round trip. `None`: it cannot (PostgreSQL), or that read failed: read the journal itself.
+    fn search_journal_head_at_hand(&self) -> Option<JournalCursor> {
+        None
+    }
     /// Where the search journal ends now: a full load of the search index that starts after this call
     /// reflects every change before the returned cursor.
     async fn search_journal_head(&self) -> Result<JournalCursor, StoreError>;

@@ -53,6 +53,8 @@ pub struct SqliteStore {
     /// checkpoint). A power cut may lose the last of them — never a booking — and a search does not wait for
     /// an fsync.
     statistics: SqlitePool,
+    /// A read-only connection used on the caller's thread, for [`Store::search_journal_head_at_hand`] only.
+    journal_probe: Option<std::sync::Mutex<rusqlite::Connection>>,
 }
 
 impl SqliteStore {
@@ -81,8 +83,10 @@ impl SqliteStore {
         let statistics = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
-            .connect_lazy_with(options.synchronous(SqliteSynchronous::Normal));
-        Ok(Self { pool, writer, statistics })
+            .connect_lazy_with(options.clone().synchronous(SqliteSynchronous::Normal));
+        let journal_probe =
+            open_journal_probe(options.get_filename(), settings.busy_timeout_ms).map(std::sync::Mutex::new);
+        Ok(Self { pool, writer, statistics, journal_probe })
     }
 
     /// How a claim skips rows another worker is claiming: nothing to skip, writers are serialised.
@@ -189,6 +193,20 @@ impl SqliteStore {
     }
 }
 
+/// The journal probe's connection: read-only, on the file the pools opened (an in-memory database has none).
+/// It goes through the same SQLite library as sqlx's connections, which is what keeps their file locks sound
+/// (SQLite tracks every connection of the process to a file; a file opened behind its back would not be).
+fn open_journal_probe(database: &Path, busy_timeout_ms: u64) -> Option<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    if database == Path::new(":memory:") {
+        return None;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let connection = rusqlite::Connection::open_with_flags(database, flags).ok()?;
+    connection.busy_timeout(Duration::from_millis(busy_timeout_ms)).ok()?;
+    Some(connection)
+}
+
 /// `sqlite://data/snp.db` → creates `data/` so a first run needs no set-up.
 fn create_parent_dir(url: &str) -> Result<(), StoreError> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
@@ -205,6 +223,16 @@ fn create_parent_dir(url: &str) -> Result<(), StoreError> {
 }
 
 impl_store!(SqliteStore, Sqlite, "sqlite", {
+    /// `seq` grows in commit order (one writer at a time), so the largest is where the journal ends.
+    fn search_journal_head_at_hand(&self) -> Option<JournalCursor> {
+        let probe = self.journal_probe.as_ref()?.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seq: i64 = probe
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM search_journal")
+            .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+            .ok()?;
+        Some(JournalCursor { txid: 0, seq })
+    }
+
     async fn search_journal_head(&self) -> Result<JournalCursor, StoreError> {
         let seq: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM search_journal").fetch_one(&self.pool).await?;
