@@ -76,10 +76,69 @@ pub struct SearchSnapshot {
     pub bookings: Vec<(String, DateTime<Utc>)>,
 }
 
+/// A slot's id as the search index keeps it: the 16 bytes of the UUID this server gives every slot, or the
+/// text of any other id. Text costs a pointer and a heap block per slot: over the national 1.4 M slots, the
+/// bytes save ≈ 80 MB. It compares, prints and reads back exactly as its text.
+#[derive(Debug, Clone)]
+pub struct SlotId(SlotIdRepr);
+
+#[derive(Debug, Clone)]
+enum SlotIdRepr {
+    Uuid([u8; 16]),
+    Text(Arc<str>),
+}
+
+impl SlotId {
+    pub fn new(id: Arc<str>) -> SlotId {
+        let mut buffer = uuid::Uuid::encode_buffer();
+        SlotId(match uuid::Uuid::try_parse(&id) {
+            // Only when the text is exactly the UUID's lower-case hyphenated form: it must read back the same.
+            Ok(uuid) if *uuid.hyphenated().encode_lower(&mut buffer) == *id => SlotIdRepr::Uuid(uuid.into_bytes()),
+            _ => SlotIdRepr::Text(id),
+        })
+    }
+
+    /// The text, written into `buffer` when it is a UUID's.
+    fn text<'a>(&'a self, buffer: &'a mut [u8; 45]) -> &'a str {
+        match &self.0 {
+            SlotIdRepr::Uuid(bytes) => uuid::Uuid::from_bytes(*bytes).hyphenated().encode_lower(buffer),
+            SlotIdRepr::Text(text) => text,
+        }
+    }
+}
+
+impl std::fmt::Display for SlotId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text(&mut uuid::Uuid::encode_buffer()))
+    }
+}
+
+/// The order of the texts.
+impl Ord for SlotId {
+    fn cmp(&self, other: &SlotId) -> std::cmp::Ordering {
+        let (mut mine, mut theirs) = (uuid::Uuid::encode_buffer(), uuid::Uuid::encode_buffer());
+        self.text(&mut mine).cmp(other.text(&mut theirs))
+    }
+}
+
+impl PartialOrd for SlotId {
+    fn partial_cmp(&self, other: &SlotId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SlotId {
+    fn eq(&self, other: &SlotId) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for SlotId {}
+
 /// A bookable slot with its professional and practice: what the ranking ranks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    pub slot_id: Arc<str>,
+    pub slot_id: SlotId,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub modality: Modality,
@@ -134,5 +193,30 @@ pub fn age_band(months: i32) -> &'static str {
         72..216 => "6-18y",
         216..780 => "18-65y",
         _ => "65y+",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_ids_read_back_as_given_and_keep_their_text_order() {
+        let ids = [
+            "0194f3c2-7b1e-7c3a-9f00-0123456789ab", // a UUID as this server writes them: kept as its bytes
+            "0194F3C2-7B1E-7C3A-9F00-0123456789AB", // upper case: kept as text, so it reads back the same
+            "0194f3c27b1e7c3a9f000123456789ab",     // no hyphens: text
+            "slot-1",
+            "",
+        ];
+        let keys: Vec<SlotId> = ids.iter().map(|id| SlotId::new(Arc::from(*id))).collect();
+        assert!(matches!(keys[0].0, SlotIdRepr::Uuid(_)));
+        assert!(keys[1..].iter().all(|k| matches!(k.0, SlotIdRepr::Text(_))));
+        for (key, id) in keys.iter().zip(ids) {
+            assert_eq!(key.to_string(), id);
+            for (other, other_id) in keys.iter().zip(ids) {
+                assert_eq!(key.cmp(other), id.cmp(other_id), "{id} vs {other_id}");
+            }
+        }
     }
 }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Query, SlotView, cost_band};
+use super::{Exclusion, Query, SlotView, cost_band};
 use crate::domain::geo::{BoundingBox, Coordinates, distance_km};
 use crate::domain::search::{
-    BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot,
+    BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot, SlotId,
 };
 use crate::domain::slot::{Modality, Visibility};
 
@@ -106,7 +106,7 @@ pub enum Gather {
 /// A slot as the index keeps it (its professional and practice are its group's).
 #[derive(Debug, Clone)]
 struct IndexedSlot {
-    id: Arc<str>,
+    id: SlotId,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     visibility: Visibility,
@@ -132,15 +132,64 @@ impl Group {
         self.slots[first..].iter().take_while(move |s| s.start < until).filter(|s| s.is_bookable(q.now))
     }
 
+    /// Its slots from the query's earliest start to `until` that no live hold keeps and that pass every rule
+    /// but distance, with their index.
+    fn eligible<'a>(
+        &'a self,
+        q: &'a Query,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = (usize, &'a IndexedSlot)> + 'a {
+        self.eligible_from(q, self.slots.partition_point(|s| s.start < q.earliest), until)
+    }
+
     /// The index of its first slot before `until` that no live hold keeps and that passes every rule but
     /// distance: its best, since within a group the cost grows with the start.
     fn first_eligible(&self, q: &Query, until: DateTime<Utc>) -> Option<usize> {
-        let first = self.slots.partition_point(|s| s.start < q.earliest);
-        self.slots[first..]
+        self.eligible(q, until).next().map(|(i, _)| i)
+    }
+
+    /// Its slots from index `from` (at or after the query's earliest start) to `until` that no live hold keeps
+    /// and that pass every rule but distance, with their index. The rules common to the group are judged
+    /// once (see [`Group::common_rules`]), not once per slot.
+    fn eligible_from<'a>(
+        &'a self,
+        q: &'a Query,
+        from: usize,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = (usize, &'a IndexedSlot)> + 'a {
+        let window = &self.slots[from..from + self.slots[from..].partition_point(|s| s.start < until)];
+        let common = self.common_rules(q, window);
+        let window = if common.is_some() { window } else { &window[..0] };
+        let all_pass_common = common == Some(true);
+        window
             .iter()
-            .take_while(|s| s.start < until)
-            .position(|s| s.is_bookable(q.now) && q.slot_exclusion(self.view(s)).is_none())
-            .map(|offset| first + offset)
+            .enumerate()
+            .filter(move |(_, s)| {
+                let view = self.view(s);
+                s.is_bookable(q.now)
+                    && if all_pass_common {
+                        q.visibility_or_delay_exclusion(view).is_none()
+                    } else {
+                        q.slot_exclusion(view).is_none()
+                    }
+            })
+            .map(move |(i, s)| (from + i, s))
+    }
+
+    /// How the slots of `window` (in start order) stand with the rules that are not the slot's own: those of
+    /// the professional, the practice and the modality, the same for the whole group, and the patient's age,
+    /// which only grows with the slot's day. `Some(true)`: every slot passes them (the age passes on the first
+    /// and the last day, so on every day between); `Some(false)`: the age must be judged slot by slot; `None`:
+    /// none passes (a rule of the group's, or an empty window).
+    fn common_rules(&self, q: &Query, window: &[IndexedSlot]) -> Option<bool> {
+        let (first, last) = (window.first()?, window.last()?);
+        let at_first = q.exclusion_ignoring_time_and_distance(self.view(first));
+        let at_last = q.exclusion_ignoring_time_and_distance(self.view(last));
+        match (at_first, at_last) {
+            (None, None) => Some(true),
+            (Some(Exclusion::Age) | None, Some(Exclusion::Age) | None) => Some(false),
+            _ => None,
+        }
     }
 
     fn view(&self, slot: &IndexedSlot) -> SlotView<'_> {
@@ -259,7 +308,7 @@ impl SearchIndex {
         for slot in snapshot.slots {
             let BookableSlot { id, professional_id, practice_id, start, end, modality, visibility, held_until } = slot;
             groups.entry((professional_id, practice_id, modality)).or_default().push(IndexedSlot {
-                id,
+                id: SlotId::new(id),
                 start,
                 end,
                 visibility,
@@ -335,8 +384,7 @@ impl SearchIndex {
             }
             Gather::Eligible => {
                 for (group, _) in self.groups_in_reach(q, radius_km) {
-                    let eligible = group.bookable(q, until).filter(|s| q.slot_exclusion(group.view(s)).is_none());
-                    out.extend(eligible.map(|s| group.candidate(s)));
+                    out.extend(group.eligible(q, until).map(|(_, s)| group.candidate(s)));
                 }
             }
             Gather::Top { professionals } => {
@@ -354,11 +402,8 @@ impl SearchIndex {
                     .find(|(_, group, _)| seen.insert(group.professional.id.as_str()) && seen.len() >= professionals)
                     .map_or(i64::MAX, |(band, _, _)| *band);
                 for (_, group, from) in bests.into_iter().take_while(|(band, _, _)| *band <= threshold) {
-                    let eligible = group.slots[from..]
-                        .iter()
-                        .take_while(|s| s.start < until)
-                        .filter(|s| s.is_bookable(q.now) && q.slot_exclusion(group.view(s)).is_none());
-                    out.extend(eligible.take(q.max_per_professional).map(|s| group.candidate(s)));
+                    let eligible = group.eligible_from(q, from, until).take(q.max_per_professional);
+                    out.extend(eligible.map(|(_, s)| group.candidate(s)));
                 }
             }
         }
@@ -368,9 +413,7 @@ impl SearchIndex {
     /// How many slots [`Gather::Eligible`] gathers — every eligible slot in reach — without gathering them: what
     /// the advice counts for each other profession (around a city, thousands of slots).
     pub fn count_eligible(&self, q: &Query, radius_km: f64, until: DateTime<Utc>) -> usize {
-        self.groups_in_reach(q, radius_km)
-            .map(|(group, _)| group.bookable(q, until).filter(|s| q.slot_exclusion(group.view(s)).is_none()).count())
-            .sum()
+        self.groups_in_reach(q, radius_km).map(|(group, _)| group.eligible(q, until).count()).sum()
     }
 
     /// For the `q.min_professionals` professionals nearest in reach at `radius_km` with an eligible slot, the
@@ -627,8 +670,8 @@ mod tests {
         }
     }
 
-    fn ids(candidates: &[Candidate]) -> Vec<&str> {
-        candidates.iter().map(|c| &*c.slot_id).collect()
+    fn ids(candidates: &[Candidate]) -> Vec<String> {
+        candidates.iter().map(|c| c.slot_id.to_string()).collect()
     }
 
     #[test]
@@ -669,10 +712,7 @@ mod tests {
         index.replace_all(snapshot(&["a", "b"], vec![slot("a1", "a", "near", 30), slot("b1", "b", "near", 40)]));
         let q = query();
         let best = |index: &SearchIndex| {
-            let mut found = ids(&index.candidates(&q, q.radius_km, q.latest, Gather::Top { professionals: 5 }))
-                .into_iter()
-                .map(str::to_string)
-                .collect::<Vec<_>>();
+            let mut found = ids(&index.candidates(&q, q.radius_km, q.latest, Gather::Top { professionals: 5 }));
             found.sort();
             found
         };
@@ -787,6 +827,67 @@ mod tests {
                     Some(bound) => assert!(bound <= d, "{center:?} → {point:?}: bound {bound} > {d} km"),
                     None => assert!(d > km, "{center:?} → {point:?}: {d} km ≤ {km} km yet in no ring"),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_groups_eligible_slots_are_those_each_slot_s_own_check_keeps() {
+        // Ages that cross a bound within the window (a baby turning 3 months or 3 years, a child turning 16 in
+        // the practice's own zone), slots of every visibility and modality, some held, professionals with and
+        // without skills and age bounds: the group-wide judgement must keep exactly what checking every slot
+        // keeps.
+        let mut rng = crate::dataset::Rng::new(31);
+        let zones = [chrono_tz::Europe::Paris, chrono_tz::Pacific::Noumea, chrono_tz::America::Miquelon];
+        let bounds = [None, Some(3), Some(36), Some(192)];
+        for round in 0..400 {
+            let mut snapshot = SearchSnapshot::default();
+            for p in 0..1 + rng.below(6) {
+                let (id, practice_id) = (format!("p{p}"), format!("c{p}"));
+                let mut card = gp(&id);
+                card.min_patient_age_months = bounds[rng.below(2)];
+                card.max_patient_age_months = bounds[rng.below(4)];
+                if rng.below(2) == 0 {
+                    card.skills.push("bronchiolitis".into());
+                }
+                let mut place = practice(&practice_id, 49.5, 0.1);
+                place.timezone = zones[rng.below(zones.len())];
+                snapshot.practices.push(place);
+                snapshot.professionals.push(card);
+                snapshot.links.push((id.clone(), practice_id.clone()));
+                for s in 0..rng.below(30) {
+                    let mut slot = slot(&format!("{id}-{s}"), &id, &practice_id, rng.below(4 * 24 * 60) as i64);
+                    slot.modality = [Modality::InPerson, Modality::HomeVisit, Modality::Teleconsultation][rng.below(3)];
+                    slot.visibility = [Visibility::Public, Visibility::Regulation, Visibility::Cpts][rng.below(3)];
+                    slot.held_until = (rng.below(5) == 0).then(|| now() + Duration::minutes(rng.below(20) as i64));
+                    snapshot.slots.push(slot);
+                }
+            }
+            let mut index = SearchIndex::default();
+            index.replace_all(snapshot);
+            // Born so that a bound is crossed somewhere in the next four days, or not at all.
+            let turns = [3, 36, 192][rng.below(3)];
+            let birth = (now() - Duration::days(rng.below(5) as i64 - 1)).date_naive() - chrono::Months::new(turns);
+            let q = Query {
+                skills: if rng.below(3) == 0 { vec!["bronchiolitis".into()] } else { vec![] },
+                birth_date: (rng.below(5) != 0).then_some(birth),
+                min_age_months: bounds[rng.below(2)],
+                max_age_months: bounds[rng.below(4)],
+                modality: [None, Some(Modality::InPerson), Some(Modality::Teleconsultation)][rng.below(3)],
+                latest: now() + Duration::hours(24 + rng.below(72) as i64),
+                ..query()
+            };
+            let until = q.latest - Duration::hours(rng.below(12) as i64);
+            for group in index.groups.iter().flatten() {
+                let each: Vec<String> = group
+                    .bookable(&q, until)
+                    .filter(|s| q.slot_exclusion(group.view(s)).is_none())
+                    .map(|s| s.id.to_string())
+                    .collect();
+                let judged: Vec<String> = group.eligible(&q, until).map(|(_, s)| s.id.to_string()).collect();
+                assert_eq!(judged, each, "round {round}");
+                let first = group.first_eligible(&q, until).map(|i| group.slots[i].id.to_string());
+                assert_eq!(first.as_ref(), each.first(), "round {round}");
             }
         }
     }

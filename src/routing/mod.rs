@@ -129,13 +129,18 @@ impl Query {
 
     /// The first rule a slot breaks, ignoring distance.
     pub(crate) fn slot_exclusion(&self, c: SlotView<'_>) -> Option<Exclusion> {
+        self.visibility_or_delay_exclusion(c).or_else(|| self.exclusion_ignoring_time_and_distance(c))
+    }
+
+    /// The rules of the slot itself: who may see it, and when it starts.
+    pub(crate) fn visibility_or_delay_exclusion(&self, c: SlotView<'_>) -> Option<Exclusion> {
         if !matches!(c.visibility, Visibility::Public | Visibility::Regulation) {
             return Some(Exclusion::Visibility);
         }
         if c.start < self.earliest || c.start >= self.latest {
             return Some(Exclusion::Delay);
         }
-        self.exclusion_ignoring_time_and_distance(c)
+        None
     }
 
     /// The first rule a candidate breaks, ignoring when it starts and how far it is.
@@ -143,7 +148,9 @@ impl Query {
         self.exclusion_ignoring_time_and_distance(c.view())
     }
 
-    fn exclusion_ignoring_time_and_distance(&self, c: SlotView<'_>) -> Option<Exclusion> {
+    /// The rules of the professional, the practice and the modality — the same for every slot of an index
+    /// group — and the patient's age on the slot's day.
+    pub(crate) fn exclusion_ignoring_time_and_distance(&self, c: SlotView<'_>) -> Option<Exclusion> {
         if !self.professions.contains(&c.professional.profession) {
             return Some(Exclusion::Profession);
         }
