@@ -85,22 +85,29 @@ async fn write_batches(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Messa
     while let Some(first) = receiver.recv().await {
         let until = tokio::time::Instant::now() + LINGER;
         let mut next = first;
-        // What comes within the linger joins this batch; a flush ends it (what was queued before the flush is
-        // in it: the channel keeps order).
+        // What comes within the linger joins this batch. A flush ends the lingering: what is already queued
+        // joins (records and other flushes — concurrent bookings then wait for one write, not one each), and
+        // the batch is written (what was queued before the flush is in it: the channel keeps order).
+        let mut flushing = false;
         loop {
             match next {
                 Message::Record(record) => records.push(*record),
                 Message::Flush(done) => {
                     waiting.push(done);
-                    break;
+                    flushing = true;
                 }
             }
             if records.len() >= BATCH {
                 break;
             }
-            match tokio::time::timeout_at(until, receiver.recv()).await {
-                Ok(Some(message)) => next = message,
-                Ok(None) | Err(_) => break,
+            let message = if flushing {
+                receiver.try_recv().ok()
+            } else {
+                tokio::time::timeout_at(until, receiver.recv()).await.ok().flatten()
+            };
+            match message {
+                Some(message) => next = message,
+                None => break,
             }
         }
         write(store.as_ref(), &records).await;
