@@ -116,6 +116,10 @@ impl std::fmt::Display for SlotId {
 /// The order of the texts.
 impl Ord for SlotId {
     fn cmp(&self, other: &SlotId) -> std::cmp::Ordering {
+        // Lower-case hex of the same bytes, hyphens at the same places: the bytes' order is the texts'.
+        if let (SlotIdRepr::Uuid(mine), SlotIdRepr::Uuid(theirs)) = (&self.0, &other.0) {
+            return mine.cmp(theirs);
+        }
         let (mut mine, mut theirs) = (uuid::Uuid::encode_buffer(), uuid::Uuid::encode_buffer());
         self.text(&mut mine).cmp(other.text(&mut theirs))
     }
@@ -204,14 +208,16 @@ mod tests {
     fn slot_ids_read_back_as_given_and_keep_their_text_order() {
         let ids = [
             "0194f3c2-7b1e-7c3a-9f00-0123456789ab", // a UUID as this server writes them: kept as its bytes
+            "0194f3c2-7b1e-7c3a-9f00-f123456789ab", // another, ordered against the first by its bytes
+            "0194f3c2-7b1e-7c3a-af00-0123456789ab",
             "0194F3C2-7B1E-7C3A-9F00-0123456789AB", // upper case: kept as text, so it reads back the same
             "0194f3c27b1e7c3a9f000123456789ab",     // no hyphens: text
             "slot-1",
             "",
         ];
         let keys: Vec<SlotId> = ids.iter().map(|id| SlotId::new(Arc::from(*id))).collect();
-        assert!(matches!(keys[0].0, SlotIdRepr::Uuid(_)));
-        assert!(keys[1..].iter().all(|k| matches!(k.0, SlotIdRepr::Text(_))));
+        assert!(keys[..3].iter().all(|k| matches!(k.0, SlotIdRepr::Uuid(_))));
+        assert!(keys[3..].iter().all(|k| matches!(k.0, SlotIdRepr::Text(_))));
         for (key, id) in keys.iter().zip(ids) {
             assert_eq!(key.to_string(), id);
             for (other, other_id) in keys.iter().zip(ids) {

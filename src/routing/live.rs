@@ -6,8 +6,8 @@
 //!
 //! Concurrent searches share one refresh: a search waits for a pass that started after it arrived, and does
 //! not start another. Where the store can read the journal's end on the caller's thread (SQLite), a pass that
-//! finds it where the index already is ends there: a search then costs no database round trip. The first refresh loads the whole index; so does one after a long outage (the journal
-//! keeps an hour).
+//! finds it where the index already is ends there: a search then costs no database round trip. The first
+//! refresh loads the whole index; so does one after a long outage (the journal keeps an hour).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
