@@ -54,7 +54,8 @@ impl SlotTurns {
     }
 
     /// How many slots have someone holding or waiting for their turn.
-    pub fn queued_slots(&self) -> usize {
+    #[cfg(test)]
+    fn queued_slots(&self) -> usize {
         self.map().len()
     }
 
