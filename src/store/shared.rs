@@ -1343,7 +1343,7 @@ macro_rules! impl_store {
                 slots_from: DateTime<Utc>,
                 bookings_from: DateTime<Utc>,
             ) -> Result<SearchSnapshot, StoreError> {
-                let ids = professional_ids.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+                let ids = professional_ids.map(Self::id_list);
                 // Only constants and the backend's fixed `IN` test go into these strings; the ids are bound.
                 let sql = |template: &str| {
                     let (one, two) = match ids {

@@ -163,9 +163,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// `IN` a JSON array of ids bound as `$n`.
+    /// Membership in a list of ids bound as `$n`: a JSON array.
     fn id_list_test(n: usize) -> String {
         format!("IN (SELECT value FROM json_each(${n}))")
+    }
+
+    /// The value bound for [`Self::id_list_test`].
+    fn id_list(ids: &[String]) -> String {
+        serde_json::Value::from(ids.to_vec()).to_string()
     }
 
     /// A read transaction: in WAL mode it reads one snapshot from its first read to its end.

@@ -295,3 +295,60 @@ async fn the_past_is_judged_by_the_injected_clock(app: TestApp) {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
     assert_eq!(response.body["slots"][0]["created_at"], "2026-11-24T10:00:00Z");
 }
+
+/// On PostgreSQL the database itself refuses two live overlapping slots of one professional, whoever writes them —
+/// plain SQL included: the exclusion constraint is keyed on the professional's number, which a trigger writes on
+/// every slot and a foreign key keeps in agreement with the professional's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_refuses_overlapping_slots_written_by_plain_sql() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let s = setup(&app).await;
+    let other = app.professional(&[&s.practice], json!({})).await;
+    let published = app.publish(&app.admin_key, vec![slot(&s.professional, &s.practice, 60, 30)]).await;
+    assert_eq!(published.status, StatusCode::CREATED, "{}", published.text);
+    let pool = sqlx::PgPool::connect(&app.settings.database.url).await.unwrap();
+    let insert = |id: &'static str, professional: String, minutes: i64| {
+        let (pool, practice) = (pool.clone(), s.practice.clone());
+        async move {
+            let start = test_now() + Duration::minutes(minutes);
+            sqlx::query(
+                "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, modality, visibility, \
+                 status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'in_person', 'regulation', 'free', $6, $6)",
+            )
+            .bind(id)
+            .bind(professional)
+            .bind(practice)
+            .bind(start)
+            .bind(start + Duration::minutes(30))
+            .bind(test_now())
+            .execute(&pool)
+            .await
+            .map(|_| ())
+            .map_err(|error| error.into_database_error().and_then(|db| db.code().map(|c| c.to_string())))
+        }
+    };
+    let sql_error = |code: &str| Err(Some(code.to_string()));
+
+    // Overlapping the published slot: refused by the database (23P01 exclusion_violation).
+    assert_eq!(insert("overlapping", s.professional.clone(), 75).await, sql_error("23P01"));
+    // The same time for another professional, and the next half hour for the first: accepted.
+    assert_eq!(insert("other-professional", other.clone(), 60).await, Ok(()));
+    assert_eq!(insert("adjacent", s.professional.clone(), 90).await, Ok(()));
+    let numbers_agree = "SELECT COUNT(*) FROM slots s JOIN professionals p ON p.id = s.professional_id \
+                         AND p.number = s.professional_number WHERE s.professional_id <> $1";
+    assert_eq!(app.count(numbers_agree, "").await, 3, "every slot carries its professional's number");
+
+    // A number set by hand is put right; moving a slot onto an overlapping professional is refused.
+    let wrong_number = "UPDATE slots SET professional_number = professional_number + 1000 WHERE id = 'adjacent'";
+    sqlx::query(wrong_number).execute(&pool).await.unwrap();
+    assert_eq!(app.count(numbers_agree, "").await, 3, "the trigger rewrote the number from the id");
+    let moved = sqlx::query("UPDATE slots SET professional_id = $1 WHERE id = 'other-professional'")
+        .bind(&s.professional)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(moved.into_database_error().and_then(|db| db.code().map(|c| c.to_string())).as_deref(), Some("23P01"));
+    // An unknown professional is a foreign key violation, as before the number existed.
+    assert_eq!(insert("unknown", "nobody".to_string(), 300).await, sql_error("23503"));
+    assert_eq!(app.slot_count("").await, 3, "nothing refused was written");
+}
