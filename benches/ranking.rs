@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use snp::dataset::{Rng, generate};
 use snp::domain::geo::Coordinates;
@@ -83,8 +83,19 @@ fn index_of_the_nation(now: chrono::DateTime<Utc>) -> (SearchIndex, Vec<Coordina
 /// (reason, profession, skills, delay in hours, patient's birth date)
 type Reason = (&'static str, &'static str, &'static [&'static str], i64, Option<NaiveDate>);
 
+/// The same week at two moments: a Wednesday morning, when most professionals have a slot within the hour,
+/// and a Friday at 19:00 in Paris, when the next slots of most are the next morning (the time of day decides how
+/// far out a search must read, so a fixed instant keeps runs comparable).
 fn searches(c: &mut Criterion) {
-    let now = Utc::now();
+    for (moment, now) in [
+        ("Wednesday 10:00", Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()),
+        ("Friday 19:00", Utc.with_ymd_and_hms(2026, 11, 27, 18, 0, 0).unwrap()),
+    ] {
+        searches_at(c, moment, now);
+    }
+}
+
+fn searches_at(c: &mut Criterion, moment: &str, now: chrono::DateTime<Utc>) {
     let (index, places) = index_of_the_nation(now);
     let table = snp::routing::radius::RadiusTable::official();
     let reasons: &[Reason] = &[
@@ -94,7 +105,7 @@ fn searches(c: &mut Criterion) {
         ("nursing_care", "nurse", &[], 24, None),
         ("dental_emergency", "dentist", &[], 24, None),
     ];
-    let mut group = c.benchmark_group("search in memory, national territory");
+    let mut group = c.benchmark_group(format!("search in memory, national territory, {moment}"));
     for (name, profession, skills, hours, birth_date) in reasons {
         let mut next = 0usize;
         group.bench_function(*name, |b| {

@@ -36,6 +36,14 @@ fn cells_around(center: Coordinates, km: f64) -> impl Iterator<Item = Cell> {
     (lat0..=lat1).flat_map(move |lat| (lon0..=lon1).map(move |lon| (lat, lon)))
 }
 
+/// Whether a cell is one of [`cells_around`]'s.
+fn box_cells(center: Coordinates, km: f64) -> impl Fn(Cell) -> bool {
+    let b = BoundingBox::around(center.lat, center.lon, km);
+    let (lat0, lon0) = cell_of(Coordinates { lat: b.min_lat, lon: b.min_lon });
+    let (lat1, lon1) = cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon });
+    move |(lat, lon)| (lat0..=lat1).contains(&lat) && (lon0..=lon1).contains(&lon)
+}
+
 /// The cells around `center` ring by ring — its own cell, then the 8 around it, then the 16 around those… —
 /// each ring with a distance no point of it can be nearer than, up to the ring whose bound passes `km`. A
 /// nearest-first question stops at the first ring whose bound exceeds what it has found, instead of reading
@@ -146,6 +154,12 @@ impl Group {
     /// distance: its best, since within a group the cost grows with the start.
     fn first_eligible(&self, q: &Query, until: DateTime<Utc>) -> Option<usize> {
         self.eligible(q, until).next().map(|(i, _)| i)
+    }
+
+    /// Its best slot's cost band, itself and the slot's index, at `distance` from the patient.
+    fn best(&self, q: &Query, until: DateTime<Utc>, distance: Option<f64>) -> Option<(i64, &Group, usize)> {
+        let best = self.first_eligible(q, until)?;
+        Some((cost_band(q.cost(self.view(&self.slots[best]), distance)), self, best))
     }
 
     /// Its slots from index `from` (at or after the query's earliest start) to `until` that no live hold keeps
@@ -387,27 +401,67 @@ impl SearchIndex {
                     out.extend(group.eligible(q, until).map(|(_, s)| group.candidate(s)));
                 }
             }
-            Gather::Top { professionals } => {
-                let mut bests: Vec<(i64, &Group, usize)> = Vec::new();
-                for (group, distance) in self.groups_in_reach(q, radius_km) {
-                    if let Some(best) = group.first_eligible(q, until) {
-                        let band = cost_band(q.cost(group.view(&group.slots[best]), distance));
-                        bests.push((band, group, best));
-                    }
+            Gather::Top { professionals } => out = self.top_candidates(q, radius_km, until, professionals),
+        }
+        out
+    }
+
+    /// [`Gather::Top`]: each group's best (first eligible) slot and its cost band, then the first slots of the
+    /// groups whose band is no worse than the `professionals`-th professional's best. Groups in person and home
+    /// visits are read ring by ring from the patient, and the reading stops at the first ring whose lowest
+    /// possible cost band (see [`Query::lowest_cost_at`]) is worse than that of the `professionals`-th
+    /// professional found so far: more groups can only lower that band, so nothing further out can make the
+    /// list. Around a city the list is settled within a few kilometres, instead of reading every group of the
+    /// profession within the radius.
+    fn top_candidates<'a>(
+        &'a self,
+        q: &'a Query,
+        radius_km: f64,
+        until: DateTime<Utc>,
+        professionals: usize,
+    ) -> Vec<Candidate> {
+        let mut bests: Vec<(i64, &Group, usize)> = Vec::new();
+        let mut threshold = ProfessionalBand::new(professionals);
+        for group in self.teleconsultation_places(q).map(|place| self.group(place)) {
+            if let Some(distance) = reachable(group, q, radius_km)
+                && let Some(best) = group.best(q, until, distance)
+            {
+                threshold.add(best.1.professional.id.as_str(), best.0);
+                bests.push(best);
+            }
+        }
+        if let Some(patient) = q.location {
+            let grids: Vec<&ProfessionGrid> = q.professions.iter().filter_map(|p| self.grids.get(p)).collect();
+            let inside = box_cells(patient, radius_km);
+            for (bound, cells) in rings(patient, radius_km) {
+                if cost_band(q.lowest_cost_at(bound)) > threshold.threshold() {
+                    break;
                 }
-                bests.sort_unstable_by_key(|(band, _, _)| *band);
-                let mut seen = HashSet::new();
-                let threshold = bests
-                    .iter()
-                    .find(|(_, group, _)| seen.insert(group.professional.id.as_str()) && seen.len() >= professionals)
-                    .map_or(i64::MAX, |(band, _, _)| *band);
-                for (_, group, from) in bests.into_iter().take_while(|(band, _, _)| *band <= threshold) {
-                    let eligible = group.eligible_from(q, from, until).take(q.max_per_professional);
-                    out.extend(eligible.map(|(_, s)| group.candidate(s)));
+                // The rings are square in the narrowest cells' kilometres; the box around the radius is smaller.
+                let mut cells = cells.filter(|&cell| inside(cell)).peekable();
+                if cells.peek().is_none() {
+                    break; // this ring lies wholly outside the box, and every further one too
+                }
+                for place in cells.flat_map(|cell| grids.iter().filter_map(move |grid| grid.near.get(&cell))).flatten()
+                {
+                    let group = self.group(*place);
+                    if let Some(distance) = reachable(group, q, radius_km)
+                        && let Some(best) = group.best(q, until, distance)
+                    {
+                        threshold.add(best.1.professional.id.as_str(), best.0);
+                        bests.push(best);
+                    }
                 }
             }
         }
-        out
+        let threshold = threshold.threshold();
+        bests
+            .into_iter()
+            .filter(|(band, _, _)| *band <= threshold)
+            .flat_map(|(_, group, from)| {
+                group.eligible_from(q, from, until).take(q.max_per_professional).map(|(_, s)| group.candidate(s))
+            })
+            .collect()
     }
 
     /// How many slots [`Gather::Eligible`] gathers — every eligible slot in reach — without gathering them: what
@@ -468,17 +522,24 @@ impl SearchIndex {
     /// The groups of the query's professions whose practice's cell is near enough (teleconsultations: within
     /// the widest radius; without a location, all of them).
     fn places<'a>(&'a self, q: &'a Query, radius_km: f64) -> impl Iterator<Item = usize> + 'a {
+        let near = q.location.into_iter().flat_map(move |patient| {
+            let grids = q.professions.iter().filter_map(|p| self.grids.get(p));
+            grids.flat_map(move |grid| cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell)))
+        });
+        near.flatten().copied().chain(self.teleconsultation_places(q))
+    }
+
+    /// The teleconsultation groups of the query's professions whose practice's cell lies within the widest
+    /// radius (without a location, all of them).
+    fn teleconsultation_places<'a>(&'a self, q: &'a Query) -> impl Iterator<Item = usize> + 'a {
         q.professions.iter().filter_map(|p| self.grids.get(p)).flat_map(move |grid| {
-            let (near, tele): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = match q.location {
-                Some(patient) => (
-                    cells_around(patient, radius_km).filter_map(|cell| grid.near.get(&cell)).collect(),
-                    cells_around(patient, q.max_radius_km)
-                        .filter_map(|cell| grid.teleconsultation.get(&cell))
-                        .collect(),
-                ),
-                None => (Vec::new(), grid.teleconsultation.values().collect()),
+            let cells: Vec<&Vec<usize>> = match q.location {
+                Some(patient) => {
+                    cells_around(patient, q.max_radius_km).filter_map(|cell| grid.teleconsultation.get(&cell)).collect()
+                }
+                None => grid.teleconsultation.values().collect(),
             };
-            near.into_iter().chain(tele).flatten().copied()
+            cells.into_iter().flatten().copied()
         })
     }
 
@@ -491,10 +552,7 @@ impl SearchIndex {
     ) -> impl Iterator<Item = (&'a Group, Option<f64>)> + 'a {
         self.places(q, radius_km).filter_map(move |place| {
             let group = self.group(place);
-            if !q.skills.iter().all(|s| group.professional.skills.contains(s)) {
-                return None;
-            }
-            group_reach(group, q, radius_km).map(|distance| (group, distance))
+            reachable(group, q, radius_km).map(|distance| (group, distance))
         })
     }
 
@@ -568,6 +626,51 @@ fn consider_reach<'a>(nearest: &mut HashMap<&'a str, f64>, q: &Query, group: &'a
         let needed = distance.unwrap_or(0.0);
         let best = nearest.entry(group.professional.id.as_str()).or_insert(needed);
         *best = best.min(needed);
+    }
+}
+
+/// `Some(distance that counts)` when the group's professional has the skills asked and the group is in reach
+/// at `radius_km`.
+fn reachable(group: &Group, q: &Query, radius_km: f64) -> Option<Option<f64>> {
+    if !q.skills.iter().all(|s| group.professional.skills.contains(s)) {
+        return None;
+    }
+    group_reach(group, q, radius_km)
+}
+
+/// The `k` best bands of distinct professionals among groups' best slots, kept as groups are read: the band of
+/// the `k`-th professional is the threshold of [`Gather::Top`]. `k` is the length of the list (tens), so a plain
+/// array beats any map.
+struct ProfessionalBand<'a> {
+    k: usize,
+    best: Vec<(&'a str, i64)>,
+}
+
+impl<'a> ProfessionalBand<'a> {
+    fn new(k: usize) -> Self {
+        ProfessionalBand { k: k.max(1), best: Vec::with_capacity(k.max(1)) }
+    }
+
+    fn add(&mut self, professional: &'a str, band: i64) {
+        if let Some(known) = self.best.iter_mut().find(|(id, _)| *id == professional) {
+            known.1 = known.1.min(band);
+        } else if self.best.len() < self.k {
+            self.best.push((professional, band));
+        } else if let Some(worst) = self.best.iter_mut().max_by_key(|(_, band)| *band)
+            && band < worst.1
+        {
+            // The professional it replaces has k others at least as good: it can no longer be among the k best.
+            *worst = (professional, band);
+        }
+    }
+
+    /// The `k`-th professional's band (`i64::MAX` while fewer are known).
+    fn threshold(&self) -> i64 {
+        if self.best.len() < self.k {
+            i64::MAX
+        } else {
+            self.best.iter().map(|(_, band)| *band).max().unwrap_or(i64::MAX)
+        }
     }
 }
 
@@ -753,24 +856,97 @@ mod tests {
         assert_eq!(contacts(&index), ["c@far", "c@near"]);
     }
 
+    #[test]
+    fn the_threshold_is_the_kth_best_band_of_distinct_professionals() {
+        let mut rng = crate::dataset::Rng::new(5);
+        let ids: Vec<String> = (0..12).map(|p| format!("p{p}")).collect();
+        for _ in 0..2_000 {
+            let k = 1 + rng.below(6);
+            let mut kept = ProfessionalBand::new(k);
+            let mut best: HashMap<&str, i64> = HashMap::new();
+            for _ in 0..rng.below(30) {
+                let (id, band) = (ids[rng.below(ids.len())].as_str(), rng.below(20) as i64 - 5);
+                kept.add(id, band);
+                let known = best.entry(id).or_insert(band);
+                *known = (*known).min(band);
+                let mut bands: Vec<i64> = best.values().copied().collect();
+                bands.sort_unstable();
+                assert_eq!(kept.threshold(), bands.get(k - 1).copied().unwrap_or(i64::MAX), "k = {k}, {best:?}");
+            }
+        }
+    }
+
+    /// The ring by ring reading stops once the list is settled nearby, but the patient's usual professional (or
+    /// practice) far out still ranks first: their bonus is taken off the bound before stopping.
+    #[test]
+    fn a_usual_professional_or_practice_far_out_is_still_found_when_the_list_fills_nearby() {
+        // 20 professionals 1.3 km away with a slot in `near_minutes`, and the usual one 40 km east in 20 minutes.
+        let territory = |near_minutes: i64| {
+            let mut snapshot = SearchSnapshot {
+                practices: vec![practice("near", 49.50, 0.10), practice("far", 49.49, 0.66)],
+                ..SearchSnapshot::default()
+            };
+            for p in 0..20 {
+                let id = format!("near{p}");
+                snapshot.professionals.push(gp(&id));
+                snapshot.links.push((id.clone(), "near".into()));
+                snapshot.slots.push(slot(&format!("{id}-slot"), &id, "near", near_minutes));
+            }
+            snapshot.professionals.push(gp("usual"));
+            snapshot.links.push(("usual".into(), "far".into()));
+            snapshot.slots.push(slot("usual-slot", "usual", "far", 20));
+            let mut index = SearchIndex::default();
+            index.replace_all(snapshot);
+            index
+        };
+        let base = Query { radius_km: 60.0, limit: 5, max_per_professional: 1, ..query() };
+        let far_km = distance_km(base.location.unwrap(), Coordinates { lat: 49.49, lon: 0.66 });
+        assert!((39.0..41.0).contains(&far_km), "the usual practice lies {far_km} km out");
+        // The far slot costs 20 + 3 × 40 = 140: less 120 (20) for the usual professional, first against near
+        // slots of 20 + 3 × 1.3 ≈ 24 (the same band); less 60 (80) for the usual practice, first against near
+        // slots of 80 + 3 × 1.3 ≈ 84 (the same band too).
+        let by_professional = Query { usual_professional_id: Some("usual".into()), ..base.clone() };
+        let by_practice = Query { usual_practice_id: Some("far".into()), ..base.clone() };
+        for (near_minutes, q) in [(20, by_professional), (80, by_practice)] {
+            let index = territory(near_minutes);
+            let ranked = super::super::rank(&index, &mut q.clone()).ranked;
+            let position = ranked.iter().position(|r| r.candidate.slot_id.to_string() == "usual-slot");
+            assert_eq!(position, Some(0), "{:?}", ids_of(&ranked));
+            // Without a bonus the list is the nearby professionals'.
+            let ranked = super::super::rank(&index, &mut base.clone()).ranked;
+            assert!(ranked.iter().all(|r| r.candidate.professional.id.starts_with("near")), "{:?}", ids_of(&ranked));
+        }
+    }
+
     /// The engine's pruned reading must rank exactly as reading every eligible slot would: random territories,
     /// usual professionals, fairness counts, small and large lists, explicit and widening radii.
     #[test]
     fn the_top_gathering_ranks_exactly_like_reading_every_eligible_slot() {
         let mut rng = crate::dataset::Rng::new(11);
         for round in 0..300 {
-            let professionals = 1 + rng.below(40);
+            // One round in three is a city: up to 120 professionals with a slot within the half hour, so that the
+            // ring by ring reading stops before the radius.
+            let city = round % 3 == 0;
+            let professionals = 1 + rng.below(if city { 120 } else { 40 });
             let mut snapshot = SearchSnapshot::default();
             for p in 0..professionals {
                 let id = format!("p{p}");
                 let practice = format!("c{}", rng.below(15));
                 snapshot.practices.push(practice_card(&practice, &mut rng));
-                snapshot.professionals.push(gp(&id));
+                let home_visit_radius_km = (rng.below(3) == 0).then(|| 5.0 + rng.below(30) as f64);
+                snapshot.professionals.push(ProfessionalCard { home_visit_radius_km, ..gp(&id) });
                 snapshot.links.push((id.clone(), practice.clone()));
-                let mut minutes = rng.below(120) as i64;
+                let mut minutes = rng.below(if city { 5 } else { 120 }) as i64;
                 for s in 0..rng.below(8) {
-                    minutes += 15 + 15 * rng.below(12) as i64;
-                    snapshot.slots.push(slot(&format!("{id}-{s}"), &id, &practice, minutes));
+                    minutes += 15 + 15 * rng.below(if city { 2 } else { 12 }) as i64;
+                    let modality = match rng.below(6) {
+                        0 => Modality::Teleconsultation,
+                        1 => Modality::HomeVisit,
+                        _ => Modality::InPerson,
+                    };
+                    snapshot
+                        .slots
+                        .push(BookableSlot { modality, ..slot(&format!("{id}-{s}"), &id, &practice, minutes) });
                 }
                 let recent = rng.below(3);
                 snapshot.bookings.extend((0..recent).map(|_| (id.clone(), now())));
@@ -781,8 +957,9 @@ mod tests {
             index.replace_all(snapshot);
             let mut q = Query {
                 limit: 1 + rng.below(12),
-                radius_km: 5.0 + rng.below(30) as f64,
+                radius_km: 5.0 + rng.below(if city { 60 } else { 30 }) as f64,
                 usual_professional_id: (rng.below(3) == 0).then(|| format!("p{}", rng.below(professionals))),
+                usual_practice_id: (rng.below(3) == 0).then(|| format!("c{}", rng.below(15))),
                 ..query()
             };
             q.min_professionals = 1 + rng.below(6);

@@ -191,6 +191,20 @@ impl Query {
         cost
     }
 
+    /// The least cost a bookable slot at `km` km or more from the patient can have: none starts before the
+    /// earliest start, and the largest bonus this query can give is taken off. The index stops reading
+    /// further out once this is worse than enough professionals' best (it must follow [`Query::cost`]).
+    pub(crate) fn lowest_cost_at(&self, km: f64) -> f64 {
+        let bonus = if self.usual_professional_id.is_some() {
+            120.0
+        } else if self.usual_practice_id.is_some() {
+            60.0
+        } else {
+            0.0
+        };
+        (self.earliest - self.now).num_minutes() as f64 + 3.0 * km - bonus
+    }
+
     /// Distance that matters for this candidate, and the smallest search radius that puts it in reach (`None`:
     /// no radius does — a home visit beyond the professional's own radius, or no location for a slot in person).
     fn reach_from(&self, c: &Candidate) -> (Option<f64>, Option<f64>) {
