@@ -639,38 +639,40 @@ fn reachable(group: &Group, q: &Query, radius_km: f64) -> Option<Option<f64>> {
 }
 
 /// The `k` best bands of distinct professionals among groups' best slots, kept as groups are read: the band of
-/// the `k`-th professional is the threshold of [`Gather::Top`]. `k` is the length of the list (tens), so a plain
-/// array beats any map.
+/// the `k`-th professional is the threshold of [`Gather::Top`]. A group no better than the threshold changes
+/// nothing and costs one comparison — most groups, since the reading goes outward and costs grow with distance;
+/// the others scan the `k` entries (the list's length: 10 by default).
 struct ProfessionalBand<'a> {
     k: usize,
     best: Vec<(&'a str, i64)>,
+    threshold: i64,
 }
 
 impl<'a> ProfessionalBand<'a> {
     fn new(k: usize) -> Self {
-        ProfessionalBand { k: k.max(1), best: Vec::with_capacity(k.max(1)) }
+        ProfessionalBand { k: k.max(1), best: Vec::with_capacity(k.max(1)), threshold: i64::MAX }
     }
 
     fn add(&mut self, professional: &'a str, band: i64) {
+        if band >= self.threshold {
+            return; // full, and no better than the worst kept: neither a newcomer nor an improvement
+        }
         if let Some(known) = self.best.iter_mut().find(|(id, _)| *id == professional) {
             known.1 = known.1.min(band);
         } else if self.best.len() < self.k {
             self.best.push((professional, band));
-        } else if let Some(worst) = self.best.iter_mut().max_by_key(|(_, band)| *band)
-            && band < worst.1
-        {
+        } else if let Some(worst) = self.best.iter_mut().max_by_key(|(_, band)| *band) {
             // The professional it replaces has k others at least as good: it can no longer be among the k best.
             *worst = (professional, band);
+        }
+        if self.best.len() == self.k {
+            self.threshold = self.best.iter().map(|(_, band)| *band).max().unwrap_or(i64::MAX);
         }
     }
 
     /// The `k`-th professional's band (`i64::MAX` while fewer are known).
     fn threshold(&self) -> i64 {
-        if self.best.len() < self.k {
-            i64::MAX
-        } else {
-            self.best.iter().map(|(_, band)| *band).max().unwrap_or(i64::MAX)
-        }
+        self.threshold
     }
 }
 
