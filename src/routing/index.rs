@@ -28,19 +28,21 @@ fn cell_of(c: Coordinates) -> Cell {
     ((c.lat / CELL_DEGREES).floor() as i32, (c.lon / CELL_DEGREES).floor() as i32)
 }
 
+/// The first and last cells of the box around `center` that holds every point within `km`.
+fn box_corners(center: Coordinates, km: f64) -> (Cell, Cell) {
+    let b = BoundingBox::around(center.lat, center.lon, km);
+    (cell_of(Coordinates { lat: b.min_lat, lon: b.min_lon }), cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon }))
+}
+
 /// Every cell that may hold a point within `km` of `center`.
 fn cells_around(center: Coordinates, km: f64) -> impl Iterator<Item = Cell> {
-    let b = BoundingBox::around(center.lat, center.lon, km);
-    let (lat0, lon0) = cell_of(Coordinates { lat: b.min_lat, lon: b.min_lon });
-    let (lat1, lon1) = cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon });
+    let ((lat0, lon0), (lat1, lon1)) = box_corners(center, km);
     (lat0..=lat1).flat_map(move |lat| (lon0..=lon1).map(move |lon| (lat, lon)))
 }
 
 /// Whether a cell is one of [`cells_around`]'s.
 fn box_cells(center: Coordinates, km: f64) -> impl Fn(Cell) -> bool {
-    let b = BoundingBox::around(center.lat, center.lon, km);
-    let (lat0, lon0) = cell_of(Coordinates { lat: b.min_lat, lon: b.min_lon });
-    let (lat1, lon1) = cell_of(Coordinates { lat: b.max_lat, lon: b.max_lon });
+    let ((lat0, lon0), (lat1, lon1)) = box_corners(center, km);
     move |(lat, lon)| (lat0..=lat1).contains(&lat) && (lon0..=lon1).contains(&lon)
 }
 

@@ -182,27 +182,27 @@ impl Query {
     /// practice's bonus.
     pub(crate) fn cost(&self, c: SlotView<'_>, distance: Option<f64>) -> f64 {
         let minutes = (c.start - self.now).num_minutes() as f64;
-        let mut cost = minutes + 3.0 * distance.unwrap_or(0.0);
+        let mut cost = minutes + COST_PER_KM * distance.unwrap_or(0.0);
         if self.usual_professional_id.as_deref() == Some(c.professional.id.as_str()) {
-            cost -= 120.0;
+            cost -= USUAL_PROFESSIONAL_BONUS;
         } else if self.usual_practice_id.as_deref() == Some(c.practice.id.as_str()) {
-            cost -= 60.0;
+            cost -= USUAL_PRACTICE_BONUS;
         }
         cost
     }
 
     /// The least cost a bookable slot at `km` km or more from the patient can have: none starts before the
     /// earliest start, and the largest bonus this query can give is taken off. The index stops reading
-    /// further out once this is worse than enough professionals' best (it must follow [`Query::cost`]).
+    /// further out once this is worse than enough professionals' best.
     pub(crate) fn lowest_cost_at(&self, km: f64) -> f64 {
         let bonus = if self.usual_professional_id.is_some() {
-            120.0
+            USUAL_PROFESSIONAL_BONUS
         } else if self.usual_practice_id.is_some() {
-            60.0
+            USUAL_PRACTICE_BONUS
         } else {
             0.0
         };
-        (self.earliest - self.now).num_minutes() as f64 + 3.0 * km - bonus
+        (self.earliest - self.now).num_minutes() as f64 + COST_PER_KM * km - bonus
     }
 
     /// Distance that matters for this candidate, and the smallest search radius that puts it in reach (`None`:
@@ -236,6 +236,12 @@ impl Query {
         }
     }
 }
+
+/// What a kilometre costs in the ranking, in minutes of waiting.
+const COST_PER_KM: f64 = 3.0;
+/// Taken off the cost of the patient's usual professional's slots, and of their usual practice's.
+const USUAL_PROFESSIONAL_BONUS: f64 = 120.0;
+const USUAL_PRACTICE_BONUS: f64 = 60.0;
 
 /// Width of the cost bands inside which the fairness tie-break decides (≈ 15 minutes, or 5 km).
 const COST_BAND: f64 = 15.0;
