@@ -6,13 +6,13 @@
 //! Pure and synchronous: it is fed [`SearchSnapshot`]s and answers queries. Keeping it coherent with the
 //! database, across processes, is `routing::live`'s job.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Exclusion, Query, SlotView, cost_band};
+use super::{Exclusion, Exclusions, Query, SlotView, cost_band, offered_to_regulation};
 use crate::domain::geo::{BoundingBox, Coordinates, distance_km};
 use crate::domain::search::{
     BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot, SlotId,
@@ -113,6 +113,51 @@ pub enum Gather {
     All,
 }
 
+/// What [`SearchIndex::tally_around`] found.
+pub struct Tally<'a> {
+    pub(super) excluded: Exclusions,
+    pub groups: Vec<GroupTally<'a>>,
+}
+
+/// One group's share of a [`Tally`].
+pub struct GroupTally<'a> {
+    group: &'a Group,
+    eligible: usize,
+    first_eligible: Option<usize>,
+    first_after_delay: Option<usize>,
+}
+
+impl<'a> GroupTally<'a> {
+    /// What the rules of distance look at: its modality, professional and practice (its first slot's start).
+    pub(crate) fn view(&self) -> SlotView<'a> {
+        self.group.view(&self.group.slots[0])
+    }
+
+    pub fn professional_id(&self) -> &'a str {
+        &self.group.professional.id
+    }
+
+    /// How many of its slots pass every rule but distance.
+    pub fn eligible(&self) -> usize {
+        self.eligible
+    }
+
+    /// Its slots that pass every rule but distance, as candidates.
+    pub fn eligible_candidates(&self, q: &Query) -> Vec<Candidate> {
+        let Some(from) = self.first_eligible else { return Vec::new() };
+        self.group.eligible_from(q, from, q.latest).map(|(_, s)| self.group.candidate(s)).collect()
+    }
+
+    pub fn first_eligible(&self) -> Option<Candidate> {
+        self.first_eligible.map(|i| self.group.candidate(&self.group.slots[i]))
+    }
+
+    /// Its first slot past the delay that every other rule but distance lets through.
+    pub fn first_after_delay(&self) -> Option<Candidate> {
+        self.first_after_delay.map(|i| self.group.candidate(&self.group.slots[i]))
+    }
+}
+
 /// A slot as the index keeps it (its professional and practice are its group's).
 #[derive(Debug, Clone)]
 struct IndexedSlot {
@@ -129,9 +174,22 @@ struct Group {
     practice: Arc<PracticeCard>,
     modality: Modality,
     slots: Vec<IndexedSlot>,
+    /// Every slot offered to regulation and none ever held: its eligible slots can be counted from the window's
+    /// bounds alone (groups are rebuilt whenever a slot of theirs changes, holds included).
+    plain: bool,
 }
 
 impl Group {
+    fn new(
+        professional: Arc<ProfessionalCard>,
+        practice: Arc<PracticeCard>,
+        modality: Modality,
+        slots: Vec<IndexedSlot>,
+    ) -> Group {
+        let plain = slots.iter().all(|s| s.held_until.is_none() && offered_to_regulation(s.visibility));
+        Group { professional, practice, modality, slots, plain }
+    }
+
     fn is_teleconsultation(&self) -> bool {
         self.modality == Modality::Teleconsultation
     }
@@ -208,6 +266,67 @@ impl Group {
         }
     }
 
+    /// How many slots [`Group::eligible`] yields, counted from the window's bounds when every slot is plain and
+    /// passes the group's rules.
+    fn eligible_count(&self, q: &Query, until: DateTime<Utc>) -> usize {
+        let from = self.slots.partition_point(|s| s.start < q.earliest);
+        let until = until.min(q.latest);
+        let window = &self.slots[from..from + self.slots[from..].partition_point(|s| s.start < until)];
+        if self.plain && self.common_rules(q, window) == Some(true) {
+            return window.len();
+        }
+        self.eligible_from(q, from, until).count()
+    }
+
+    /// The rule other than time and distance that every slot of `window` (in start order) breaks, when it is the
+    /// same for all: `Some(None)` none is broken, `Some(Some(rule))` all break `rule` (a rule of the group's);
+    /// `None` the age must be judged slot by slot (see [`Group::common_rules`]), or the window is empty.
+    fn shared_rule(&self, q: &Query, window: &[IndexedSlot]) -> Option<Option<Exclusion>> {
+        let (first, last) = (window.first()?, window.last()?);
+        let at_first = q.exclusion_ignoring_time_and_distance(self.view(first));
+        let at_last = q.exclusion_ignoring_time_and_distance(self.view(last));
+        match (at_first, at_last) {
+            (None, None) => Some(None),
+            (Some(rule), _) | (_, Some(rule)) if rule != Exclusion::Age => Some(Some(rule)),
+            _ => None,
+        }
+    }
+
+    /// One pass over its bookable slots from the query's earliest start to `until` (past the delay): each slot
+    /// that breaks a rule other than distance counted under the first it breaks, as [`super::search`] counts
+    /// candidates; its eligible slots counted, and its first eligible slot and first slot after the delay kept.
+    fn tally(&self, q: &Query, until: DateTime<Utc>, excluded: &mut Exclusions) -> GroupTally<'_> {
+        let from = self.slots.partition_point(|s| s.start < q.earliest);
+        let window = &self.slots[from..from + self.slots[from..].partition_point(|s| s.start < until)];
+        let delay_ends = window.partition_point(|s| s.start < q.latest);
+        // The group's rules, judged once for each side of the delay's end where they cannot vary.
+        let (rule_within, rule_after) =
+            (self.shared_rule(q, &window[..delay_ends]), self.shared_rule(q, &window[delay_ends..]));
+        let mut tally = GroupTally { group: self, eligible: 0, first_eligible: None, first_after_delay: None };
+        for (i, slot) in window.iter().enumerate() {
+            if !slot.is_bookable(q.now) {
+                continue;
+            }
+            let after_delay = i >= delay_ends;
+            let shared = if after_delay { rule_after } else { rule_within };
+            let rule = || shared.unwrap_or_else(|| q.exclusion_ignoring_time_and_distance(self.view(slot)));
+            if !offered_to_regulation(slot.visibility) {
+                excluded.add(Exclusion::Visibility, 1);
+            } else if after_delay {
+                excluded.add(Exclusion::Delay, 1);
+                if tally.first_after_delay.is_none() && rule().is_none() {
+                    tally.first_after_delay = Some(from + i);
+                }
+            } else if let Some(rule) = rule() {
+                excluded.add(rule, 1);
+            } else {
+                tally.eligible += 1;
+                tally.first_eligible.get_or_insert(from + i);
+            }
+        }
+        tally
+    }
+
     fn view(&self, slot: &IndexedSlot) -> SlotView<'_> {
         SlotView {
             start: slot.start,
@@ -263,9 +382,9 @@ pub struct SearchIndex {
     groups: Vec<Option<Group>>,
     free_places: Vec<usize>,
     grids: HashMap<String, ProfessionGrid>,
-    /// The professionals who accept an extra patient (a few in ten): what the advice reads when nothing fits,
-    /// instead of every professional of the country.
-    overbooking: HashSet<String>,
+    /// The professionals who accept an extra patient (a few in ten), by the cell of each of their practices:
+    /// what the advice reads when nothing fits — those around the patient, not every one of the country.
+    overbooking: HashMap<Cell, Vec<String>, BuildHasherDefault<CellHasher>>,
     slot_count: usize,
 }
 
@@ -336,10 +455,14 @@ impl SearchIndex {
                 continue;
             };
             slots.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.id.cmp(&b.id)));
-            let group = Group { professional: entry.card.clone(), practice: practice.clone(), modality, slots };
+            let group = Group::new(entry.card.clone(), practice.clone(), modality, slots);
             entry.groups.push(self.add_group(group));
         }
-        self.overbooking.extend(entries.values().filter(|e| e.card.accepts_overbooking).map(|e| e.card.id.clone()));
+        for entry in entries.values().filter(|e| e.card.accepts_overbooking) {
+            for practice in &entry.practices {
+                self.overbooking.entry(cell_of(practice.location)).or_default().push(entry.card.id.clone());
+            }
+        }
         self.professionals.extend(entries);
     }
 
@@ -373,7 +496,12 @@ impl SearchIndex {
 
     fn remove_professional(&mut self, id: &str) {
         let Some(entry) = self.professionals.remove(id) else { return };
-        self.overbooking.remove(id);
+        // The cards it was filed under: a practice that moved is reloaded with each of its professionals.
+        for practice in entry.practices.iter().filter(|_| entry.card.accepts_overbooking) {
+            if let Some(ids) = self.overbooking.get_mut(&cell_of(practice.location)) {
+                ids.retain(|known| known != id);
+            }
+        }
         for place in entry.groups {
             let Some(group) = self.groups[place].take() else { continue };
             self.free_places.push(place);
@@ -466,10 +594,24 @@ impl SearchIndex {
             .collect()
     }
 
+    /// What [`super::explain`] reads: one pass over the bookable slots of every group of [`Gather::All`] — within
+    /// `radius_km`'s box, up to `until` — tallied group by group instead of turned into a candidate each: how
+    /// many slots each rule (distance aside) excludes, and each group's eligible slots, first eligible slot and
+    /// first slot after the delay. Groups with neither are left out.
+    pub fn tally_around(&self, q: &Query, radius_km: f64, until: DateTime<Utc>) -> Tally<'_> {
+        let mut excluded = Exclusions::default();
+        let groups = self
+            .places(q, radius_km)
+            .map(|place| self.group(place).tally(q, until, &mut excluded))
+            .filter(|g| g.eligible > 0 || g.first_after_delay.is_some())
+            .collect();
+        Tally { excluded, groups }
+    }
+
     /// How many slots [`Gather::Eligible`] gathers — every eligible slot in reach — without gathering them: what
     /// the advice counts for each other profession (around a city, thousands of slots).
     pub fn count_eligible(&self, q: &Query, radius_km: f64, until: DateTime<Utc>) -> usize {
-        self.groups_in_reach(q, radius_km).map(|(group, _)| group.eligible(q, until).count()).sum()
+        self.groups_in_reach(q, radius_km).map(|(group, _)| group.eligible_count(q, until)).sum()
     }
 
     /// For the `q.min_professionals` professionals nearest in reach at `radius_km` with an eligible slot, the
@@ -582,8 +724,12 @@ impl SearchIndex {
         let b = BoundingBox::around(patient.lat, patient.lon, km);
         let inside =
             |c: Coordinates| (b.min_lat..=b.max_lat).contains(&c.lat) && (b.min_lon..=b.max_lon).contains(&c.lon);
-        self.overbooking
-            .iter()
+        // Each professional once, though filed under the cell of each of their practices.
+        let mut ids: Vec<&String> =
+            cells_around(patient, km).filter_map(|cell| self.overbooking.get(&cell)).flatten().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
             .filter_map(|id| self.professionals.get(id))
             .filter(|e| professions.contains(&e.card.profession))
             .filter(|e| !e.absences.iter().any(|&(start, end)| start <= now && now < end))
@@ -858,6 +1004,20 @@ mod tests {
         c.professionals[0].accepts_overbooking = true;
         index.apply(&["c".to_string()], c);
         assert_eq!(contacts(&index), ["c@far", "c@near"]);
+        // A practice beyond the box is not read; once it moves near (its professionals reloaded with it), it is.
+        let mut moved = snapshot(&["c"], Vec::new());
+        moved.professionals[0].accepts_overbooking = true;
+        moved.practices[1] = practice("far", 52.0, 3.0);
+        index.apply(&["c".to_string()], moved);
+        assert_eq!(contacts(&index), ["c@near"]);
+        let mut back = snapshot(&["c"], Vec::new());
+        back.professionals[0].accepts_overbooking = true;
+        back.practices[1] = practice("far", 49.6, 0.2);
+        index.apply(&["c".to_string()], back);
+        assert_eq!(contacts(&index), ["c@far", "c@near"]);
+        index.apply(&["c".to_string()], SearchSnapshot::default());
+        assert!(contacts(&index).is_empty());
+        assert!(index.overbooking.values().all(Vec::is_empty), "nothing left filed: {:?}", index.overbooking);
     }
 
     #[test]
@@ -984,13 +1144,120 @@ mod tests {
         }
     }
 
+    /// The advice's tally must come to exactly what the search over every bookable slot around says: random
+    /// territories with slots of every visibility and modality, holds, ages crossing bounds in three zones,
+    /// home-visit radii, slots past the delay, practices beyond the radius, patients with and without a place.
+    /// The count of eligible slots (read from a window's bounds when a group is plain) is checked on the same
+    /// territories against gathering them.
+    #[test]
+    fn the_advice_tally_comes_to_what_searching_every_slot_around_says() {
+        let mut rng = crate::dataset::Rng::new(47);
+        let zones = [chrono_tz::Europe::Paris, chrono_tz::Pacific::Noumea, chrono_tz::America::Miquelon];
+        let bounds = [None, Some(3), Some(36), Some(192)];
+        let mut shown = [0usize; 3];
+        for round in 0..400 {
+            let mut snapshot = SearchSnapshot::default();
+            let professionals = 1 + rng.below(30);
+            for p in 0..professionals {
+                let id = format!("p{p}");
+                let practice = format!("c{}", rng.below(15));
+                let mut place = practice_card(&practice, &mut rng);
+                place.timezone = zones[practice[1..].parse::<usize>().unwrap() % zones.len()];
+                snapshot.practices.push(place);
+                let mut card = gp(&id);
+                card.home_visit_radius_km = (rng.below(3) == 0).then(|| 5.0 + rng.below(30) as f64);
+                card.min_patient_age_months = bounds[rng.below(2)];
+                card.max_patient_age_months = bounds[rng.below(4)];
+                card.accepts_overbooking = rng.below(4) == 0;
+                if rng.below(2) == 0 {
+                    card.skills.push("bronchiolitis".into());
+                }
+                snapshot.professionals.push(card);
+                snapshot.links.push((id.clone(), practice.clone()));
+                let plain = rng.below(2) == 0;
+                for s in 0..rng.below(25) {
+                    let mut slot = slot(&format!("{id}-{s}"), &id, &practice, rng.below(4 * 24 * 60) as i64 - 60);
+                    slot.modality = [Modality::InPerson, Modality::HomeVisit, Modality::Teleconsultation][rng.below(3)];
+                    if !plain {
+                        slot.visibility = [Visibility::Public, Visibility::Regulation, Visibility::Cpts][rng.below(3)];
+                        slot.held_until =
+                            (rng.below(5) == 0).then(|| now() + Duration::minutes(rng.below(20) as i64 - 10));
+                    }
+                    snapshot.slots.push(slot);
+                }
+            }
+            snapshot.practices.sort_by(|a, b| a.id.cmp(&b.id));
+            snapshot.practices.dedup_by(|a, b| a.id == b.id);
+            let mut index = SearchIndex::default();
+            index.replace_all(snapshot);
+            let turns = [3, 36, 192][rng.below(3)];
+            let birth = (now() - Duration::days(rng.below(5) as i64 - 1)).date_naive() - chrono::Months::new(turns);
+            let mut q = Query {
+                skills: if rng.below(3) == 0 { vec!["bronchiolitis".into()] } else { vec![] },
+                birth_date: (rng.below(4) != 0).then_some(birth),
+                min_age_months: bounds[rng.below(2)],
+                max_age_months: bounds[rng.below(4)],
+                modality: [None, None, Some(Modality::InPerson), Some(Modality::Teleconsultation)][rng.below(4)],
+                location: (rng.below(8) != 0).then_some(Coordinates { lat: 49.49, lon: 0.11 }),
+                latest: now() + Duration::hours(1 + rng.below(48) as i64),
+                radius_km: 3.0 + rng.below(30) as f64,
+                widening_step_km: (round % 2 == 0).then_some(5.0 + rng.below(10) as f64),
+                min_professionals: 1 + rng.below(6),
+                usual_professional_id: (rng.below(3) == 0).then(|| format!("p{}", rng.below(professionals))),
+                ..query()
+            };
+            q.max_radius_km = [40.0, 100.0][rng.below(2)];
+            let fast = super::super::explain(&index, &mut q.clone());
+            // The search over every bookable slot around, as one candidate each.
+            let around_km = if q.location.is_some() { q.max_radius_km.max(100.0) + 5.0 } else { q.max_radius_km };
+            let every = index.candidates(&q, around_km, q.latest + Duration::hours(24), Gather::All);
+            let contacts = q
+                .location
+                .map(|patient| index.overbooking_contacts(&q.professions, patient, around_km, q.now))
+                .unwrap_or_default();
+            let mut exact_query = q.clone();
+            exact_query.recent_bookings =
+                index.recent_bookings(every.iter().map(|c| c.professional.id.as_str()), now() - Duration::days(7));
+            let exact = super::super::search(&every, &contacts, &exact_query);
+            assert_eq!(fast, exact, "round {round}");
+            shown[0] += usize::from(!exact.ranked.is_empty());
+            shown[1] += usize::from(exact.nearest_beyond_radius.is_some());
+            shown[2] += usize::from(exact.first_after_delay.is_some());
+
+            let radius = q.radius_km;
+            let gathered = index.candidates(&q, radius, q.latest, Gather::Eligible).len();
+            assert_eq!(index.count_eligible(&q, radius, q.latest), gathered, "round {round}");
+        }
+        // Every part of the outcome was exercised, not only empty answers.
+        assert!(shown.iter().all(|&n| n >= 40), "{shown:?}");
+    }
+
+    #[test]
+    fn the_first_slot_after_the_delay_is_one_the_regulation_may_take() {
+        let mut index = SearchIndex::default();
+        let mut reserved = slot("cpts-reserved", "a", "near", 60 * 30);
+        reserved.visibility = Visibility::Cpts;
+        index.replace_all(snapshot(&["a"], vec![reserved.clone(), slot("offered", "a", "near", 60 * 31)]));
+        let mut q = Query { latest: now() + Duration::hours(24), ..query() };
+        let outcome = super::super::explain(&index, &mut q);
+        assert!(outcome.ranked.is_empty());
+        let first = outcome.first_after_delay.map(|r| r.candidate.slot_id.to_string());
+        assert_eq!(first.as_deref(), Some("offered"));
+        // Once the offered one is gone, a reserved slot is not proposed instead.
+        index.replace_all(snapshot(&["a"], vec![reserved]));
+        assert_eq!(super::super::explain(&index, &mut q).first_after_delay, None);
+    }
+
     #[test]
     fn every_point_lies_in_a_ring_no_farther_than_it_and_the_rings_cover_the_distance() {
         // Each cell once: 1, 8, 16, 24… cells per ring.
         let cells: Vec<Vec<Cell>> =
             rings(Coordinates { lat: 48.85, lon: 2.35 }, 40.0).map(|(_, ring)| ring.collect()).collect();
         assert_eq!(cells.iter().map(Vec::len).collect::<Vec<_>>()[..4], [1, 8, 16, 24]);
-        assert_eq!(cells.iter().flatten().collect::<HashSet<_>>().len(), cells.iter().map(Vec::len).sum::<usize>());
+        assert_eq!(
+            cells.iter().flatten().collect::<std::collections::HashSet<_>>().len(),
+            cells.iter().map(Vec::len).sum::<usize>()
+        );
         let mut rng = crate::dataset::Rng::new(7);
         // Mainland, Réunion, Saint-Pierre-et-Miquelon, Nouméa: from the tropics to 47° north, both hemispheres.
         for (lat, lon) in [(48.85, 2.35), (51.0, 2.3), (-21.1, 55.5), (46.8, -56.2), (-22.3, 166.4)] {

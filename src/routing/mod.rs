@@ -21,7 +21,7 @@ use crate::domain::geo::{Coordinates, distance_km};
 pub use crate::domain::search::{Candidate, OverbookingContact};
 use crate::domain::search::{PracticeCard, ProfessionalCard};
 use crate::domain::slot::{Modality, Visibility};
-use index::{Gather, SearchIndex};
+use index::{Gather, GroupTally, SearchIndex};
 
 /// What the regulator asked, resolved (defaults from the reason and the radius table applied).
 #[derive(Debug, Clone)]
@@ -63,6 +63,9 @@ pub enum Exclusion {
 }
 
 impl Exclusion {
+    const ALL: [Exclusion; 7] =
+        [Self::Visibility, Self::Delay, Self::Profession, Self::Skills, Self::Modality, Self::Age, Self::Distance];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Visibility => "visibility",
@@ -73,6 +76,25 @@ impl Exclusion {
             Self::Age => "age",
             Self::Distance => "distance",
         }
+    }
+}
+
+/// How many slots each rule excluded: an array indexed by the rule, since a tally counts thousands of slots
+/// around a town where nothing fits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Exclusions([usize; 7]);
+
+impl Exclusions {
+    pub(crate) fn add(&mut self, rule: Exclusion, count: usize) {
+        self.0[rule as usize] += count;
+    }
+
+    /// The rules that excluded anything, most first (ties in the rules' order).
+    fn most_first(self) -> Vec<(Exclusion, usize)> {
+        let mut excluded: Vec<(Exclusion, usize)> =
+            Exclusion::ALL.into_iter().map(|rule| (rule, self.0[rule as usize])).filter(|(_, n)| *n > 0).collect();
+        excluded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        excluded
     }
 }
 
@@ -134,18 +156,13 @@ impl Query {
 
     /// The rules of the slot itself: who may see it, and when it starts.
     pub(crate) fn visibility_or_delay_exclusion(&self, c: SlotView<'_>) -> Option<Exclusion> {
-        if !matches!(c.visibility, Visibility::Public | Visibility::Regulation) {
+        if !offered_to_regulation(c.visibility) {
             return Some(Exclusion::Visibility);
         }
         if c.start < self.earliest || c.start >= self.latest {
             return Some(Exclusion::Delay);
         }
         None
-    }
-
-    /// The first rule a candidate breaks, ignoring when it starts and how far it is.
-    fn exclusion_except_time_and_distance(&self, c: &Candidate) -> Option<Exclusion> {
-        self.exclusion_ignoring_time_and_distance(c.view())
     }
 
     /// The rules of the professional, the practice and the modality — the same for every slot of an index
@@ -162,7 +179,14 @@ impl Query {
         {
             return Some(Exclusion::Modality);
         }
-        if let Some(birth) = self.birth_date {
+        let bounded = self.min_age_months.is_some()
+            || self.max_age_months.is_some()
+            || c.professional.min_patient_age_months.is_some()
+            || c.professional.max_patient_age_months.is_some();
+        // The day in the practice's zone is a time-zone lookup: only worth it when there is a bound to judge.
+        if let Some(birth) = self.birth_date
+            && bounded
+        {
             let day = c.start.with_timezone(&c.practice.timezone).date_naive();
             let age = age_in_months(birth, day);
             let outside = |min: Option<u32>, max: Option<u32>| {
@@ -207,7 +231,7 @@ impl Query {
 
     /// Distance that matters for this candidate, and the smallest search radius that puts it in reach (`None`:
     /// no radius does — a home visit beyond the professional's own radius, or no location for a slot in person).
-    fn reach_from(&self, c: &Candidate) -> (Option<f64>, Option<f64>) {
+    fn reach_from(&self, c: SlotView<'_>) -> (Option<f64>, Option<f64>) {
         let Some(patient) = self.location else {
             return (None, (c.modality == Modality::Teleconsultation).then_some(0.0));
         };
@@ -222,7 +246,7 @@ impl Query {
     }
 
     /// Distance that matters for this candidate, and whether it is within `radius`.
-    fn reach(&self, c: &Candidate, radius: f64) -> (Option<f64>, bool) {
+    fn reach(&self, c: SlotView<'_>, radius: f64) -> (Option<f64>, bool) {
         let Some(patient) = self.location else { return (None, c.modality == Modality::Teleconsultation) };
         let km = distance_km(patient, c.practice.location);
         match c.modality {
@@ -270,56 +294,114 @@ pub(crate) fn widened_radius(q: &Query, nearest_reach: &[f64]) -> f64 {
 
 /// Runs the search over the candidates (and the professionals who accept an extra patient).
 pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Query) -> Outcome {
-    let mut excluded: HashMap<Exclusion, usize> = HashMap::new();
+    let mut excluded = Exclusions::default();
     let eligible: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| match q.exclusion_except_distance(c) {
             Some(rule) => {
-                *excluded.entry(rule).or_default() += 1;
+                excluded.add(rule, 1);
                 false
             }
             None => true,
         })
         .collect();
     // Each candidate's distance, and the smallest radius that puts it in reach (`None`: none does), once.
-    let reach: Vec<(Option<f64>, Option<f64>)> = eligible.iter().map(|c| q.reach_from(c)).collect();
+    let reach: Vec<(Option<f64>, Option<f64>)> = eligible.iter().map(|c| q.reach_from(c.view())).collect();
     // Widen step by step until enough professionals are in reach (only a default radius widens).
-    let mut nearest: HashMap<&str, f64> = HashMap::new();
-    for (c, (_, needed)) in eligible.iter().zip(&reach) {
-        if let Some(needed) = *needed {
-            let best = nearest.entry(c.professional.id.as_str()).or_insert(needed);
-            *best = best.min(needed);
-        }
-    }
-    let radius = widened_radius(q, &nearest.into_values().collect::<Vec<_>>());
-    let widened = radius > q.radius_km;
+    let needed = eligible.iter().zip(&reach).map(|(c, (_, needed))| (c.professional.id.as_str(), *needed));
+    let radius = widened_radius(q, &smallest_reach_per_professional(needed));
     let mut within = Vec::new();
-    let mut beyond: Option<(f64, &Candidate)> = None;
+    let mut beyond = Beyond(None);
     for (c, (distance, needed)) in eligible.iter().zip(reach) {
         if needed.is_some_and(|needed| needed <= radius) {
             within.push((*c, distance));
         } else {
-            *excluded.entry(Exclusion::Distance).or_default() += 1;
-            // Only an in-person slot becomes reachable with a wider radius (a home visit is bounded by the
-            // professional's own travel radius).
-            if let Some(km) = distance
-                && c.modality == Modality::InPerson
-                && beyond.is_none_or(|(best, _)| km < best)
-            {
-                beyond = Some((km, c));
-            }
+            excluded.add(Exclusion::Distance, 1);
+            beyond.consider(c.modality, distance, *c);
         }
     }
-    // The first slot after the delay, otherwise eligible and in reach.
     let first_after_delay = candidates
         .iter()
-        .filter(|c| c.start >= q.latest && q.exclusion_except_time_and_distance(c).is_none() && q.reach(c, radius).1)
-        .min_by(|a, b| a.start.cmp(&b.start).then_with(|| a.slot_id.cmp(&b.slot_id)))
-        .map(|c| {
-            let distance = q.reach(c, radius).0;
-            Ranked { candidate: c.clone(), distance_km: distance, reasons: reasons(c, distance, q) }
-        });
-    // Costs within the same 15-point band count as equal, so that the fairness tie-break actually applies.
+        .filter(|c| q.first_after_delay_rules(c.view()) && q.reach(c.view(), radius).1)
+        .min_by(|a, b| a.start.cmp(&b.start).then_with(|| a.slot_id.cmp(&b.slot_id)));
+    conclude(q, Settled { radius, excluded, within, beyond: beyond.0, first_after_delay }, contacts)
+}
+
+/// Each professional's smallest radius that reaches one of their eligible slots: what the widening counts.
+fn smallest_reach_per_professional<'a>(needed: impl Iterator<Item = (&'a str, Option<f64>)>) -> Vec<f64> {
+    let mut nearest: HashMap<&str, f64> = HashMap::new();
+    for (professional, needed) in needed {
+        if let Some(needed) = needed {
+            let best = nearest.entry(professional).or_insert(needed);
+            *best = best.min(needed);
+        }
+    }
+    nearest.into_values().collect()
+}
+
+/// The nearest eligible slot in person beyond the radius (the first met, among equally near ones): only an
+/// in-person slot becomes reachable with a wider radius (a home visit is bounded by the professional's own
+/// travel radius).
+struct Beyond<T>(Option<(f64, T)>);
+
+impl<T> Beyond<T> {
+    fn consider(&mut self, modality: Modality, distance: Option<f64>, slot: T) {
+        if let Some(km) = distance
+            && modality == Modality::InPerson
+            && self.0.as_ref().is_none_or(|(best, _)| km < *best)
+        {
+            self.0 = Some((km, slot));
+        }
+    }
+}
+
+/// What a search has settled before ranking: the radius, what each rule excluded, the eligible candidates in
+/// reach (with their distance), the nearest beyond the radius, and the first slot after the delay.
+struct Settled<'a> {
+    radius: f64,
+    excluded: Exclusions,
+    within: Vec<(&'a Candidate, Option<f64>)>,
+    beyond: Option<(f64, &'a Candidate)>,
+    first_after_delay: Option<&'a Candidate>,
+}
+
+impl Query {
+    /// Whether a slot counts as the first after the delay: every rule but the delay and the distance — it must
+    /// be offered to regulation, or the regulator could not take it.
+    fn first_after_delay_rules(&self, c: SlotView<'_>) -> bool {
+        c.start >= self.latest
+            && offered_to_regulation(c.visibility)
+            && self.exclusion_ignoring_time_and_distance(c).is_none()
+    }
+}
+
+/// Whether the regulation may see and take a slot of this visibility (a CPTS-reserved slot is the CPTS's).
+pub(crate) fn offered_to_regulation(visibility: Visibility) -> bool {
+    matches!(visibility, Visibility::Public | Visibility::Regulation)
+}
+
+/// Ranks what is in reach and puts the outcome together.
+fn conclude(q: &Query, settled: Settled<'_>, contacts: &[OverbookingContact]) -> Outcome {
+    let Settled { radius, excluded, within, beyond, first_after_delay } = settled;
+    let ranked_at = |c: &Candidate, distance: Option<f64>| Ranked {
+        candidate: c.clone(),
+        distance_km: distance,
+        reasons: reasons(c, distance, q),
+    };
+    Outcome {
+        ranked: ranked_list(q, within),
+        radius_km: radius,
+        widened: radius > q.radius_km,
+        excluded: excluded.most_first(),
+        first_after_delay: first_after_delay.map(|c| ranked_at(c, q.reach(c.view(), radius).0)),
+        nearest_beyond_radius: beyond.map(|(km, c)| ranked_at(c, Some(km))),
+        overbooking: overbooking_in_reach(q, contacts, radius),
+    }
+}
+
+/// The list, best first: costs within the same 15-point band count as equal, so that the fairness tie-break
+/// actually applies; at most `max_per_professional` slots per professional, `limit` in all.
+fn ranked_list(q: &Query, within: Vec<(&Candidate, Option<f64>)>) -> Vec<Ranked> {
     // The keys are computed once per candidate, not once per comparison.
     let mut keyed: Vec<(RankKey, &Candidate, Option<f64>)> = within
         .into_iter()
@@ -332,10 +414,9 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
     keyed.sort_unstable_by(|(ka, a, _), (kb, b, _)| {
         ka.0.cmp(&kb.0).then(ka.1.cmp(&kb.1)).then(ka.2.total_cmp(&kb.2)).then_with(|| a.slot_id.cmp(&b.slot_id))
     });
-    let within = keyed.into_iter().map(|(_, c, distance)| (c, distance));
     let mut per_professional: HashMap<&str, usize> = HashMap::new();
     let mut ranked = Vec::new();
-    for (c, distance) in within {
+    for (_, c, distance) in keyed {
         let listed = per_professional.entry(c.professional.id.as_str()).or_default();
         if *listed >= q.max_per_professional {
             continue;
@@ -346,37 +427,29 @@ pub fn search(candidates: &[Candidate], contacts: &[OverbookingContact], q: &Que
             break;
         }
     }
-    // Surnuméraire: professionals of the profession, at a practice in reach, who accept an extra patient — each
-    // once, at their nearest practice. Without a location there is no "in reach": none are proposed.
-    let mut overbooking: Vec<(OverbookingContact, Option<f64>)> = match q.location {
-        None => Vec::new(),
-        Some(location) => contacts
-            .iter()
-            .filter(|c| q.professions.contains(&c.professional.profession))
-            .map(|c| (c.clone(), Some(distance_km(location, c.practice.location))))
-            .filter(|(_, km)| km.is_some_and(|km| km <= radius))
-            .collect(),
-    };
+    ranked
+}
+
+/// Surnuméraire: professionals of the profession, at a practice in reach, who accept an extra patient — each
+/// once, at their nearest practice. Without a location there is no "in reach": none are proposed.
+fn overbooking_in_reach(
+    q: &Query,
+    contacts: &[OverbookingContact],
+    radius: f64,
+) -> Vec<(OverbookingContact, Option<f64>)> {
+    let Some(location) = q.location else { return Vec::new() };
+    let mut overbooking: Vec<(OverbookingContact, Option<f64>)> = contacts
+        .iter()
+        .filter(|c| q.professions.contains(&c.professional.profession))
+        .map(|c| (c.clone(), Some(distance_km(location, c.practice.location))))
+        .filter(|(_, km)| km.is_some_and(|km| km <= radius))
+        .collect();
     overbooking.sort_by(|a, b| {
         a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)).then_with(|| a.0.professional.id.cmp(&b.0.professional.id))
     });
     let mut seen = HashSet::new();
     overbooking.retain(|(c, _)| seen.insert(c.professional.id.clone()));
-    let mut excluded: Vec<(Exclusion, usize)> = excluded.into_iter().collect();
-    excluded.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Outcome {
-        ranked,
-        radius_km: radius,
-        widened,
-        excluded,
-        first_after_delay,
-        nearest_beyond_radius: beyond.map(|(km, c)| Ranked {
-            candidate: c.clone(),
-            distance_km: Some(km),
-            reasons: reasons(c, Some(km), q),
-        }),
-        overbooking,
-    }
+    overbooking
 }
 
 /// The ranked answer, reading only the slots that can make the list: within the asked (or département's)
@@ -400,17 +473,61 @@ pub fn rank(index: &SearchIndex, q: &mut Query) -> Outcome {
 }
 
 /// The same search over every bookable slot around — up to a day after the delay, within the widest box —
-/// with the professionals who accept an extra patient: what the advice needs when nothing fits.
+/// with the professionals who accept an extra patient: what the advice needs when nothing fits. Around a town
+/// where nothing fits, that is thousands of slots of which the advice shows two: the index tallies them group by
+/// group (see [`SearchIndex::tally_around`]) and only the slots shown become candidates. The answer is that of
+/// [`search`] over every such slot (property-tested).
 pub fn explain(index: &SearchIndex, q: &mut Query) -> Outcome {
-    let Some(location) = q.location else {
-        let candidates = index.candidates(q, q.max_radius_km, q.latest + Duration::hours(24), Gather::All);
-        return rank_among(index, q, &candidates, &[]);
+    let until = q.latest + Duration::hours(24);
+    let (around_km, contacts) = match q.location {
+        None => (q.max_radius_km, Vec::new()),
+        Some(location) => {
+            // Home visits reach up to the professionals' own radius (≤ 100 km): a box a little wider than both.
+            let around_km = q.max_radius_km.max(100.0) + 5.0;
+            (around_km, index.overbooking_contacts(&q.professions, location, around_km, q.now))
+        }
     };
-    // Home visits reach up to the professionals' own radius (≤ 100 km): a box a little wider than both.
-    let around_km = q.max_radius_km.max(100.0) + 5.0;
-    let candidates = index.candidates(q, around_km, q.latest + Duration::hours(24), Gather::All);
-    let contacts = index.overbooking_contacts(&q.professions, location, around_km, q.now);
-    rank_among(index, q, &candidates, &contacts)
+    let tally = index.tally_around(q, around_km, until);
+    let groups: Vec<(&GroupTally, Option<f64>, Option<f64>)> = tally
+        .groups
+        .iter()
+        .map(|g| {
+            let (distance, needed) = q.reach_from(g.view());
+            (g, distance, needed)
+        })
+        .collect();
+    let needed =
+        groups.iter().filter(|(g, _, _)| g.eligible() > 0).map(|(g, _, needed)| (g.professional_id(), *needed));
+    let radius = widened_radius(q, &smallest_reach_per_professional(needed));
+    // Only the slots the outcome shows become candidates: those in reach (none, when the advice is asked for
+    // because nothing fits), the nearest beyond the radius, and the first after the delay.
+    let mut excluded = tally.excluded;
+    let mut in_reach: Vec<(Candidate, Option<f64>)> = Vec::new();
+    let mut beyond = Beyond(None);
+    for (g, distance, needed) in groups.iter().filter(|(g, _, _)| g.eligible() > 0) {
+        if needed.is_some_and(|needed| needed <= radius) {
+            in_reach.extend(g.eligible_candidates(q).into_iter().map(|c| (c, *distance)));
+        } else {
+            excluded.add(Exclusion::Distance, g.eligible());
+            beyond.consider(g.view().modality, *distance, g);
+        }
+    }
+    let beyond = beyond.0.and_then(|(km, g)| Some((km, g.first_eligible()?)));
+    let first_after_delay = groups
+        .iter()
+        .filter(|(g, _, _)| q.reach(g.view(), radius).1)
+        .filter_map(|(g, _, _)| g.first_after_delay())
+        .min_by(|a, b| a.start.cmp(&b.start).then_with(|| a.slot_id.cmp(&b.slot_id)));
+    q.recent_bookings =
+        index.recent_bookings(in_reach.iter().map(|(c, _)| c.professional.id.as_str()), q.now - Duration::days(7));
+    let settled = Settled {
+        radius,
+        excluded,
+        within: in_reach.iter().map(|(c, distance)| (c, *distance)).collect(),
+        beyond: beyond.as_ref().map(|(km, c)| (*km, c)),
+        first_after_delay: first_after_delay.as_ref(),
+    };
+    conclude(q, settled, &contacts)
 }
 
 fn rank_among(
