@@ -99,9 +99,11 @@ impl BoundingBox {
     }
 }
 
+/// Mean Earth radius, as [`distance_km`] takes it.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
 pub fn distance_km(a: Coordinates, b: Coordinates) -> f64 {
-    const EARTH_RADIUS_KM: f64 = 6371.0088;
     let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
     let dlat = lat2 - lat1;
     let dlon = (b.lon - a.lon).to_radians();
@@ -109,9 +111,39 @@ pub fn distance_km(a: Coordinates, b: Coordinates) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().asin()
 }
 
+/// A lower bound of [`distance_km`] without trigonometry: the arc between the two latitudes (the great circle
+/// is no shorter), less a billionth for rounding. What a nearest-first reading compares before computing a
+/// distance.
+pub fn latitude_gap_km(a: Coordinates, b: Coordinates) -> f64 {
+    EARTH_RADIUS_KM * (b.lat - a.lat).to_radians().abs() * (1.0 - 1e-9)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latitude_gap_never_exceeds_the_distance() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut unit = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..100_000 {
+            let a = Coordinates { lat: -60.0 + 120.0 * unit(), lon: -180.0 + 360.0 * unit() };
+            // Near pairs (the nearest-practice reading) as well as far ones; some on one meridian, where they meet.
+            let spread = if unit() < 0.5 { 0.3 } else { 20.0 };
+            let mut b = Coordinates { lat: a.lat + spread * (unit() - 0.5), lon: a.lon + spread * (unit() - 0.5) };
+            if unit() < 0.2 {
+                b.lon = a.lon;
+            }
+            let (gap, d) = (latitude_gap_km(a, b), distance_km(a, b));
+            assert!(gap <= d, "{a:?} {b:?}: {gap} > {d}");
+            assert!(gap >= d * 0.999 || b.lon != a.lon, "on one meridian the gap is the distance: {gap} vs {d}");
+        }
+    }
 
     #[test]
     fn departement_codes_of_corsica_and_overseas_are_valid_and_20_is_not() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{Exclusion, Exclusions, Query, SlotView, cost_band, offered_to_regulation};
-use crate::domain::geo::{BoundingBox, Coordinates, distance_km};
+use crate::domain::geo::{BoundingBox, Coordinates, distance_km, latitude_gap_km};
 use crate::domain::search::{
     BookableSlot, Candidate, OverbookingContact, PracticeCard, ProfessionalCard, SearchSnapshot, SlotId,
 };
@@ -216,9 +216,22 @@ impl Group {
         self.eligible(q, until).next().map(|(i, _)| i)
     }
 
-    /// Its best slot's cost band, itself and the slot's index, at `distance` from the patient.
-    fn best(&self, q: &Query, until: DateTime<Utc>, distance: Option<f64>) -> Option<(i64, &Group, usize)> {
-        let best = self.first_eligible(q, until)?;
+    /// Its best slot's cost band, itself and the slot's index, at `distance` from the patient — unless its first
+    /// slot from the earliest start is already in a band worse than `threshold`: no eligible slot of the group
+    /// costs less than that one (the cost grows with the start), so the group cannot make the list, and its rules
+    /// are not judged.
+    fn best(
+        &self,
+        q: &Query,
+        until: DateTime<Utc>,
+        distance: Option<f64>,
+        threshold: i64,
+    ) -> Option<(i64, &Group, usize)> {
+        let from = self.slots.partition_point(|s| s.start < q.earliest);
+        if cost_band(q.cost(self.view(self.slots.get(from)?), distance)) > threshold {
+            return None;
+        }
+        let (best, _) = self.eligible_from(q, from, until).next()?;
         Some((cost_band(q.cost(self.view(&self.slots[best]), distance)), self, best))
     }
 
@@ -554,7 +567,7 @@ impl SearchIndex {
         let mut threshold = ProfessionalBand::new(professionals);
         for group in self.teleconsultation_places(q).map(|place| self.group(place)) {
             if let Some(distance) = reachable(group, q, radius_km)
-                && let Some(best) = group.best(q, until, distance)
+                && let Some(best) = group.best(q, until, distance, threshold.threshold())
             {
                 threshold.add(best.1.professional.id.as_str(), best.0);
                 bests.push(best);
@@ -576,7 +589,7 @@ impl SearchIndex {
                 {
                     let group = self.group(*place);
                     if let Some(distance) = reachable(group, q, radius_km)
-                        && let Some(best) = group.best(q, until, distance)
+                        && let Some(best) = group.best(q, until, distance, threshold.threshold())
                     {
                         threshold.add(best.1.professional.id.as_str(), best.0);
                         bests.push(best);
@@ -756,6 +769,10 @@ impl SearchIndex {
                 let places = grids.iter().flat_map(|grid| [grid.near.get(&cell), grid.teleconsultation.get(&cell)]);
                 for &place in places.flatten().flatten() {
                     let practice = &self.group(place).practice;
+                    // Most groups of the first rings are further than the nearest found by their latitude alone.
+                    if best.is_some_and(|(nearest, _)| latitude_gap_km(location, practice.location) > nearest) {
+                        continue;
+                    }
                     let d = distance_km(location, practice.location);
                     let nearer = best.is_none_or(|(nearest, known)| (d, &practice.id) < (nearest, &known.id));
                     if d <= km && nearer {

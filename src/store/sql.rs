@@ -547,12 +547,26 @@ pub const SNAPSHOT_ABSENCES: &str = "SELECT professional_id, start_at, end_at FR
 pub const SNAPSHOT_BOOKINGS: &str = "SELECT s.professional_id, b.created_at FROM bookings b \
     JOIN slots s ON s.id = b.slot_id WHERE b.created_at >= $1 AND b.status <> 'cancelled' AND s.professional_id {ids2}";
 
-/// SQLite, a batch of search records in one statement: `$1` is a JSON array of search objects.
-pub const SQLITE_INSERT_SEARCHES_JSON: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, \
-    age_band, departement, delay_band, modality, radius_km, widened, result_count) \
-    SELECT value->>'id', value->>'created_at', value->>'api_key_id', value->>'motif', value->>'profession', \
-    value->>'age_band', value->>'departement', value->>'delay_band', value->>'modality', value->>'radius_km', \
-    value->>'widened', value->>'result_count' FROM json_each($1) ORDER BY key";
+/// SQLite, `rows` search records in one statement, twelve values bound per row.
+pub fn sqlite_insert_searches(rows: usize) -> &'static str {
+    static STATEMENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let statements = STATEMENTS.get_or_init(|| {
+        let row = format!("({})", vec!["?"; 12].join(", "));
+        (0..=SEARCH_ROWS_PER_STATEMENT[0])
+            .map(|n| {
+                format!(
+                    "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, departement, \
+                     delay_band, modality, radius_km, widened, result_count) VALUES {}",
+                    vec![row.as_str(); n].join(", ")
+                )
+            })
+            .collect()
+    });
+    &statements[rows]
+}
+
+/// The rows of SQLite's search statements, largest first: a batch is written with as few as these allow.
+pub const SEARCH_ROWS_PER_STATEMENT: [usize; 3] = [100, 10, 1];
 /// PostgreSQL, a batch of search records in one statement, from column arrays.
 pub const POSTGRES_INSERT_SEARCHES_UNNEST: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, \
     profession, age_band, departement, delay_band, modality, radius_km, widened, result_count) \

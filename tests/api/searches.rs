@@ -18,6 +18,7 @@ on_both_databases!(
     fewer_recent_regulated_bookings_win_ties,
     a_professional_s_own_age_bounds_are_respected,
     one_bad_search_record_costs_only_itself,
+    a_batch_of_search_records_is_written_whole_with_every_column,
 );
 
 /// The patient: Le Havre, town hall.
@@ -360,4 +361,59 @@ async fn one_bad_search_record_costs_only_itself(app: TestApp) {
         app.count("SELECT COUNT(*) FROM searches WHERE id IN ('first', 'second', 'third') AND $1 = $1", "").await,
         3
     );
+}
+
+/// A batch larger than one statement holds (SQLite writes 100, 10 and 1 rows a statement) is written whole, every
+/// column of every record as recorded — absent values included.
+async fn a_batch_of_search_records_is_written_whole_with_every_column(app: TestApp) {
+    let digest = snp::domain::api_key::digest(&app.admin_key);
+    let key = app.store.find_api_key(&digest).await.unwrap().unwrap();
+    let modalities =
+        [None, Some(snp::domain::slot::Modality::InPerson), Some(snp::domain::slot::Modality::Teleconsultation)];
+    let records: Vec<snp::domain::search::SearchRecord> = (0..234)
+        .map(|i| snp::domain::search::SearchRecord {
+            id: format!("batch-{i}"),
+            created_at: test_now() + chrono::Duration::seconds(i as i64),
+            api_key_id: key.id.clone(),
+            motif: (i % 3 != 0).then(|| "gp_unscheduled".to_string()),
+            profession: (i % 4 == 0).then(|| "nurse".to_string()),
+            age_band: [None, Some("1-3y"), Some("adult")][i % 3],
+            departement: (i % 5 != 0).then(|| format!("{:02}", 1 + i % 95)),
+            delay_band: ["0-4h", "24-48h"][i % 2],
+            modality: modalities[i % 3],
+            radius_km: 5.0 + i as f64 / 4.0,
+            widened: i % 2 == 1,
+            result_count: i % 11,
+        })
+        .collect();
+    app.store.record_searches(&records).await.unwrap();
+    let postgres = app.store.backend() == "postgres";
+    let text = |value: Option<&str>| value.map_or("NULL".to_string(), |v| format!("'{v}'"));
+    let same = if postgres { "IS NOT DISTINCT FROM" } else { "IS" };
+    let each: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let created_at = r.created_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+            let created_at = if postgres { format!("'{created_at}'::timestamptz") } else { format!("'{created_at}'") };
+            format!(
+                "(id = '{}' AND created_at = {created_at} AND api_key_id = '{}' AND motif {same} {} AND profession {same} {} \
+                 AND age_band {same} {} AND departement {same} {} AND delay_band = '{}' AND modality {same} {} \
+                 AND radius_km = {} AND widened = {} AND result_count = {} AND booking_id IS NULL)",
+                r.id,
+                r.api_key_id,
+                text(r.motif.as_deref()),
+                text(r.profession.as_deref()),
+                text(r.age_band),
+                text(r.departement.as_deref()),
+                r.delay_band,
+                text(r.modality.map(|m| m.as_str())),
+                r.radius_km,
+                if postgres { r.widened.to_string() } else { i64::from(r.widened).to_string() },
+                r.result_count,
+            )
+        })
+        .collect();
+    let sql = format!("SELECT COUNT(*) FROM searches WHERE $1 = $1 AND ({})", each.join(" OR "));
+    assert_eq!(app.count(&sql, "").await, 234);
+    assert_eq!(app.count("SELECT COUNT(*) FROM searches WHERE id LIKE 'batch-%' AND $1 = $1", "").await, 234);
 }
