@@ -551,7 +551,7 @@ pub const SNAPSHOT_BOOKINGS: &str = "SELECT s.professional_id, b.created_at FROM
 pub fn sqlite_insert_searches(rows: usize) -> &'static str {
     static STATEMENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let statements = STATEMENTS.get_or_init(|| {
-        let row = format!("({})", vec!["?"; 12].join(", "));
+        let row = format!("({})", ["?"; 12].join(", "));
         (0..=SEARCH_ROWS_PER_STATEMENT[0])
             .map(|n| {
                 format!(
