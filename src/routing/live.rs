@@ -4,13 +4,14 @@
 //! and reloads the professionals they name; a search therefore sees every change committed before it began,
 //! whichever process made it.
 //!
-//! Concurrent searches share one refresh: a search waits for a pass that started after it arrived, and does
-//! not start another. Where the store can read the journal's end on the caller's thread (SQLite), a pass that
-//! finds it where the index already is ends there: a search then costs no database round trip. The first
-//! refresh loads the whole index; so does one after a long outage (the journal keeps an hour).
+//! Where the store can read the journal's end on the caller's thread (SQLite), a search reads it itself and,
+//! when the index already stands there, goes on at once: no database round trip, and no waiting on the other
+//! searches. Otherwise concurrent searches share one refresh: a search waits for a pass that started after it
+//! arrived, and does not start another. The first refresh loads the whole index; so does one after a long
+//! outage (the journal keeps an hour).
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use super::index::SearchIndex;
@@ -44,11 +45,28 @@ pub struct LiveIndex {
     clock: Arc<dyn Clock>,
     index: RwLock<SearchIndex>,
     sync: tokio::sync::Mutex<SyncState>,
+    /// Where the index stands when nothing is applied ahead of its cursor, for searches that read the journal's
+    /// end at hand (see [`LiveIndex::settled_at_hand`]).
+    settled: Mutex<Option<Settled>>,
+}
+
+/// The index reflects every journal entry up to `cursor` and none after; `confirmed`: when a pass or a search
+/// last found the journal ending there.
+#[derive(Clone, Copy)]
+struct Settled {
+    cursor: JournalCursor,
+    confirmed: Instant,
 }
 
 impl LiveIndex {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        LiveIndex { store, clock, index: RwLock::default(), sync: tokio::sync::Mutex::default() }
+        LiveIndex {
+            store,
+            clock,
+            index: RwLock::default(),
+            sync: tokio::sync::Mutex::default(),
+            settled: Mutex::default(),
+        }
     }
 
     /// The index as it stands (call [`LiveIndex::refresh`] first, which also rebuilds it after a panic).
@@ -58,6 +76,9 @@ impl LiveIndex {
 
     /// Brings the index up to every change committed before this call.
     pub async fn refresh(&self) -> Result<(), StoreError> {
+        if self.settled_at_hand() {
+            return Ok(());
+        }
         let arrived = Instant::now();
         let mut sync = self.sync.lock().await;
         if sync.last_pass.is_some_and(|started| started >= arrived) {
@@ -69,14 +90,39 @@ impl LiveIndex {
             self.index.clear_poison();
             sync.cursor = None;
         }
-        let stale = sync.last_pass.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
+        // A search that found the journal where the index stands confirmed it as a pass would have.
+        let confirmed = self.settled().map(|s| s.confirmed).max(sync.last_pass);
+        let stale = confirmed.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
+        // Searches wait on the lock from here: none may take the index as settled meanwhile.
+        *self.settled_mut() = None;
         if stale || sync.cursor.is_none() {
             self.load_everything(&mut sync).await?;
         } else if self.journal_moved(&sync) {
             self.replay_journal(&mut sync).await?;
         }
         sync.last_pass = Some(started);
+        // Published after the index changed: a search that reads this cursor reads the index as it stands here.
+        *self.settled_mut() = match sync.cursor {
+            Some(cursor) if sync.applied_ahead.is_empty() => Some(Settled { cursor, confirmed: started }),
+            _ => None,
+        };
         Ok(())
+    }
+
+    /// Whether the index already reflects every change committed before this call, as read at hand: the
+    /// journal's end, read now (after the call began), is where the index settled, with nothing applied ahead
+    /// of it, within [`STALE_AFTER`] of the last confirmation, and the index is whole. Stores without a
+    /// reading at hand (PostgreSQL: a round trip) always answer no.
+    fn settled_at_hand(&self) -> bool {
+        let Some(head) = self.store.search_journal_head_at_hand() else { return false };
+        let mut settled = self.settled_mut();
+        match settled.as_mut() {
+            Some(s) if s.cursor == head && s.confirmed.elapsed() <= STALE_AFTER && !self.index.is_poisoned() => {
+                s.confirmed = Instant::now();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether the journal may hold entries not applied yet: yes, unless the store can read where it ends at
@@ -86,6 +132,14 @@ impl LiveIndex {
             (Some(head), Some(cursor)) => head > cursor || !sync.applied_ahead.is_empty(),
             _ => true,
         }
+    }
+
+    fn settled(&self) -> Option<Settled> {
+        *self.settled_mut()
+    }
+
+    fn settled_mut(&self) -> std::sync::MutexGuard<'_, Option<Settled>> {
+        self.settled.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     async fn load_everything(&self, sync: &mut SyncState) -> Result<(), StoreError> {
