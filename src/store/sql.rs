@@ -115,19 +115,6 @@ pub const SET_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE id 
 pub const STAMP_RULE_VERSION: &str = "UPDATE slots SET rule_version = $2 WHERE rule_id = $1 AND start_at >= $3 \
     AND status = 'free'";
 
-/// SQLite, a whole batch in one statement: `$1` is a JSON array of slot objects (see `SqliteStore::insert_slots`).
-pub const SQLITE_INSERT_SLOTS_JSON: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, \
-    modality, visibility, status, created_at, updated_at, rule_id, rule_version) \
-    SELECT value->>'id', value->>'professional_id', value->>'practice_id', value->>'start_at', value->>'end_at', \
-    value->>'modality', value->>'visibility', value->>'status', value->>'created_at', value->>'updated_at', \
-    value->>'rule_id', value->>'rule_version' FROM json_each($1) ORDER BY key";
-
-/// SQLite: the first index of a JSON batch whose slot overlaps a live slot already stored.
-pub const SQLITE_FIRST_OVERLAP_JSON: &str = "SELECT CAST(j.key AS INTEGER) FROM json_each($1) j \
-    WHERE j.value->>'status' <> 'withdrawn' AND EXISTS (SELECT 1 FROM slots s \
-    WHERE s.professional_id = j.value->>'professional_id' AND s.status <> 'withdrawn' \
-    AND s.start_at < j.value->>'end_at' AND s.end_at > j.value->>'start_at') ORDER BY j.key LIMIT 1";
-
 /// PostgreSQL, a whole batch in one statement from column arrays; the exclusion constraint guards overlaps.
 pub const POSTGRES_INSERT_SLOTS_UNNEST: &str = "INSERT INTO slots (id, professional_id, practice_id, start_at, \
     end_at, modality, visibility, status, created_at, updated_at, rule_id, rule_version) \
@@ -547,26 +534,56 @@ pub const SNAPSHOT_ABSENCES: &str = "SELECT professional_id, start_at, end_at FR
 pub const SNAPSHOT_BOOKINGS: &str = "SELECT s.professional_id, b.created_at FROM bookings b \
     JOIN slots s ON s.id = b.slot_id WHERE b.created_at >= $1 AND b.status <> 'cancelled' AND s.professional_id {ids2}";
 
-/// SQLite, `rows` search records in one statement, twelve values bound per row.
-pub fn sqlite_insert_searches(rows: usize) -> &'static str {
-    static STATEMENTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let statements = STATEMENTS.get_or_init(|| {
-        let row = format!("({})", ["?"; 12].join(", "));
-        (0..=SEARCH_ROWS_PER_STATEMENT[0])
-            .map(|n| {
-                format!(
-                    "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, departement, \
-                     delay_band, modality, radius_km, widened, result_count) VALUES {}",
-                    vec![row.as_str(); n].join(", ")
-                )
-            })
+/// The rows of SQLite's multi-row statements, largest first: a batch is written with as few statements as these
+/// allow, and only these few sizes stay prepared on the writer connection. (A batch as one JSON array read by
+/// `json_each` parsed each row's object again for every field it read: ≈ 9 µs a row of twelve fields.)
+pub const SQLITE_ROWS_PER_STATEMENT: [usize; 3] = [100, 10, 1];
+
+/// `head`, then `rows` groups of `columns` placeholders, then `tail`: built once for each size up to the
+/// largest of [`SQLITE_ROWS_PER_STATEMENT`], in `built`.
+fn sqlite_rows_statement(
+    built: &'static std::sync::OnceLock<Vec<String>>,
+    head: &str,
+    columns: usize,
+    tail: &str,
+    rows: usize,
+) -> &'static str {
+    let statements = built.get_or_init(|| {
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        (0..=SQLITE_ROWS_PER_STATEMENT[0])
+            .map(|n| format!("{head} {} {tail}", vec![row.as_str(); n].join(", ")))
             .collect()
     });
     &statements[rows]
 }
 
-/// The rows of SQLite's search statements, largest first: a batch is written with as few as these allow.
-pub const SEARCH_ROWS_PER_STATEMENT: [usize; 3] = [100, 10, 1];
+/// SQLite, `rows` search records in one statement, twelve values bound per row.
+pub fn sqlite_insert_searches(rows: usize) -> &'static str {
+    static BUILT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let head = "INSERT INTO searches (id, created_at, api_key_id, motif, profession, age_band, departement, \
+                delay_band, modality, radius_km, widened, result_count) VALUES";
+    sqlite_rows_statement(&BUILT, head, 12, "", rows)
+}
+
+/// SQLite, `rows` slots in one statement, twelve values bound per row.
+pub fn sqlite_insert_slots(rows: usize) -> &'static str {
+    static BUILT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let head = "INSERT INTO slots (id, professional_id, practice_id, start_at, end_at, modality, visibility, status, \
+                created_at, updated_at, rule_id, rule_version) VALUES";
+    sqlite_rows_statement(&BUILT, head, 12, "", rows)
+}
+
+/// SQLite: the first of `rows` live slots — (its index in the batch, professional, start, end) bound per row —
+/// that overlaps a live slot already stored.
+pub fn sqlite_first_overlap(rows: usize) -> &'static str {
+    static BUILT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let head = "WITH batch(k, professional_id, start_at, end_at) AS (VALUES";
+    let tail = ") SELECT b.k FROM batch b WHERE EXISTS (SELECT 1 FROM slots s \
+                WHERE s.professional_id = b.professional_id AND s.status <> 'withdrawn' \
+                AND s.start_at < b.end_at AND s.end_at > b.start_at) ORDER BY b.k LIMIT 1";
+    sqlite_rows_statement(&BUILT, head, 4, tail, rows)
+}
+
 /// PostgreSQL, a batch of search records in one statement, from column arrays.
 pub const POSTGRES_INSERT_SEARCHES_UNNEST: &str = "INSERT INTO searches (id, created_at, api_key_id, motif, \
     profession, age_band, departement, delay_band, modality, radius_km, widened, result_count) \

@@ -39,7 +39,7 @@ use crate::domain::notification::{Attempt, Notification, RecordedAttempt};
 use crate::domain::practice::Practice;
 use crate::domain::professional::Professional;
 use crate::domain::search::{SearchRecord, SearchSnapshot};
-use crate::domain::slot::Slot;
+use crate::domain::slot::{Slot, SlotStatus};
 use crate::domain::user::{Session, User};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -140,24 +140,18 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A batch of search records in a few multi-row statements with bound values (a round trip to the connection
-    /// per statement, not per search). Statements of [`sql::SEARCH_ROWS_PER_STATEMENT`] rows, so that only those few
-    /// stay prepared on the writer connection: as a JSON array read by `json_each`, every field of every row
-    /// parsed its object's text again, ≈ 9 µs a row of the writer thread's time, which took a core from the
-    /// searches in bursts.
+    /// A batch of search records in a few multi-row statements with bound values (see
+    /// [`sql::SQLITE_ROWS_PER_STATEMENT`]): a round trip to the connection per statement, not per search.
     async fn insert_searches(
         tx: &mut Transaction<'static, Sqlite>,
         records: &[SearchRecord],
     ) -> Result<(), sqlx::Error> {
-        let mut rest = records;
-        while !rest.is_empty() {
-            let rows = sql::SEARCH_ROWS_PER_STATEMENT.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
-            let (chunk, after) = rest.split_at(rows);
-            let mut query = sqlx::query(sql::sqlite_insert_searches(rows));
+        for chunk in statement_chunks(records) {
+            let mut query = sqlx::query(sql::sqlite_insert_searches(chunk.len()));
             for r in chunk {
                 query = query
                     .bind(&r.id)
-                    .bind(as_bound(r.created_at))
+                    .bind(r.created_at)
                     .bind(&r.api_key_id)
                     .bind(&r.motif)
                     .bind(&r.profession)
@@ -170,7 +164,51 @@ impl SqliteStore {
                     .bind(r.result_count as i64);
             }
             query.execute(&mut **tx).await?;
-            rest = after;
+        }
+        Ok(())
+    }
+
+    /// The index of the first live slot of the batch that overlaps a live slot already stored.
+    async fn first_overlap_with_stored(
+        tx: &mut Transaction<'static, Sqlite>,
+        slots: &[Slot],
+    ) -> Result<Option<usize>, sqlx::Error> {
+        let live: Vec<(usize, &Slot)> =
+            slots.iter().enumerate().filter(|(_, s)| s.status != SlotStatus::Withdrawn).collect();
+        // In the batch's order: the first chunk that finds one has the first.
+        for chunk in statement_chunks(&live) {
+            let mut query = sqlx::query_scalar(sql::sqlite_first_overlap(chunk.len()));
+            for (index, slot) in chunk {
+                query = query.bind(*index as i64).bind(&slot.professional_id).bind(slot.start).bind(slot.end);
+            }
+            let found: Option<i64> = query.fetch_optional(&mut **tx).await?;
+            if let Some(index) = found.and_then(|i| usize::try_from(i).ok()) {
+                return Ok(Some(index));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A batch of slots in a few multi-row statements with bound values (see [`sql::SQLITE_ROWS_PER_STATEMENT`]).
+    async fn insert_slot_rows(tx: &mut Transaction<'static, Sqlite>, slots: &[Slot]) -> Result<(), sqlx::Error> {
+        for chunk in statement_chunks(slots) {
+            let mut query = sqlx::query(sql::sqlite_insert_slots(chunk.len()));
+            for s in chunk {
+                query = query
+                    .bind(&s.id)
+                    .bind(&s.professional_id)
+                    .bind(&s.practice_id)
+                    .bind(s.start)
+                    .bind(s.end)
+                    .bind(s.modality.as_str())
+                    .bind(s.visibility.as_str())
+                    .bind(s.status.as_str())
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+                    .bind(&s.rule_id)
+                    .bind(s.rule_version);
+            }
+            query.execute(&mut **tx).await?;
         }
         Ok(())
     }
@@ -306,22 +344,20 @@ impl_store!(SqliteStore, Sqlite, "sqlite", {
     /// SQLite has one writer at a time: inside `BEGIN IMMEDIATE`, checking for an overlap and inserting cannot
     /// interleave with another publisher, so the check is as good as a constraint.
     async fn insert_slots(&self, slots: &[Slot]) -> Result<(), StoreError> {
-        // The whole batch in two statements (one check against the table, one insert), not two per slot: a
-        // statement costs a round trip to the connection's thread, and a national publish is millions of slots.
-        let batch = slots_as_json(slots);
+        // The whole batch in a few statements (the check against the table, then the insert), not two per slot:
+        // a statement costs a round trip to the connection's thread, and a national publish is millions of slots.
         let mut tx = self.begin_write().await?;
         Self::refuse_deactivated(&mut tx, slots).await?;
-        let against_table: Option<i64> =
-            sqlx::query_scalar(sql::SQLITE_FIRST_OVERLAP_JSON).bind(&batch).fetch_optional(&mut *tx).await?;
+        let against_table = Self::first_overlap_with_stored(&mut tx, slots).await?;
         let within = crate::domain::slot::first_overlap_within(slots);
-        let first = match (against_table.and_then(|i| usize::try_from(i).ok()), within) {
+        let first = match (against_table, within) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         if let Some(index) = first {
             return Err(StoreError::SlotOverlap { index });
         }
-        sqlx::query(sql::SQLITE_INSERT_SLOTS_JSON).bind(&batch).execute(&mut *tx).await?;
+        Self::insert_slot_rows(&mut tx, slots).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -398,20 +434,13 @@ fn as_bound(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
-/// A batch as the JSON array the batch statements read, instants written exactly as sqlx binds them
-/// (RFC 3339, `+00:00`), so that they compare and sort with the stored ones.
-fn slots_as_json(slots: &[Slot]) -> String {
-    let rows: Vec<serde_json::Value> = slots
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "id": s.id, "professional_id": s.professional_id, "practice_id": s.practice_id,
-                "start_at": as_bound(s.start), "end_at": as_bound(s.end), "modality": s.modality.as_str(),
-                "visibility": s.visibility.as_str(), "status": s.status.as_str(),
-                "created_at": as_bound(s.created_at), "updated_at": as_bound(s.updated_at),
-                "rule_id": s.rule_id, "rule_version": s.rule_version,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
+/// `items` in consecutive chunks of the sizes of [`sql::SQLITE_ROWS_PER_STATEMENT`], largest first.
+fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let size = sql::SQLITE_ROWS_PER_STATEMENT.into_iter().find(|&n| n <= rest.len())?;
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     batch_size_is_bounded,
     overlapping_an_existing_slot_is_422_slot_overlap_naming_the_index,
     overlap_inside_one_batch_is_refused,
+    a_batch_larger_than_one_statement_is_checked_and_written_whole,
     adjacent_slots_and_other_professionals_do_not_overlap,
     concurrent_overlapping_batches_exactly_one_wins,
     withdrawing_a_free_slot_is_204_then_409_and_frees_its_time,
@@ -145,6 +146,73 @@ async fn overlapping_an_existing_slot_is_422_slot_overlap_naming_the_index(app: 
     // Containment is an overlap too.
     let response = app.publish(&app.admin_key, vec![slot(&s.professional, &s.practice, 30, 120)]).await;
     assert_eq!(response.problem(StatusCode::UNPROCESSABLE_ENTITY, "slot_overlap"), ["slots[0]"]);
+}
+
+/// SQLite writes a batch in statements of 100, 10 and 1 slots: an overlap is named wherever it falls, and a
+/// clean batch is written whole, every field of every slot as given. (Through the store: the API's batches are
+/// capped lower in the tests, and rules write larger ones.)
+async fn a_batch_larger_than_one_statement_is_checked_and_written_whole(app: TestApp) {
+    use snp::domain::slot::{Modality, Slot, Visibility};
+    use snp::store::StoreError;
+    let s = setup(&app).await;
+    let batch = |professional: &str| -> Vec<Slot> {
+        (0..234)
+            .map(|i| {
+                let start = test_now() + Duration::minutes(60 + 15 * i);
+                let slot = Slot::free(
+                    format!("{professional}-{i}"),
+                    professional,
+                    &s.practice,
+                    chrono_tz::Europe::Paris,
+                    start,
+                    start + Duration::minutes(15),
+                    test_now(),
+                );
+                match i % 3 {
+                    0 => Slot { modality: Modality::Teleconsultation, visibility: Visibility::Public, ..slot },
+                    _ => slot,
+                }
+            })
+            .collect()
+    };
+    // A stored slot under the batch's 232nd, then one under its 151st: the first overlap is named each time.
+    for (stored_under, named) in [(231, 231), (150, 150)] {
+        let stored =
+            app.publish(&app.admin_key, vec![slot(&s.professional, &s.practice, 60 + 15 * stored_under + 5, 5)]).await;
+        assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text);
+        match app.store.insert_slots(&batch(&s.professional)).await {
+            Err(StoreError::SlotOverlap { index }) => assert_eq!(index, named),
+            other => panic!("expected an overlap at {named}, got {other:?}"),
+        }
+    }
+    assert_eq!(app.slot_count("").await, 2, "nothing of the refused batches was written");
+    // The same batch for a colleague is written whole.
+    let colleague = app.professional(&[&s.practice], json!({})).await;
+    app.store.insert_slots(&batch(&colleague)).await.unwrap();
+    let listed = app.get(&format!("/api/v1/slots?limit=1000&professional_id={colleague}"), &app.admin_key).await;
+    let mut listed = listed.body["slots"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 234);
+    listed.sort_by_key(|slot| slot["id"].as_str().unwrap()[colleague.len() + 1..].parse::<usize>().unwrap());
+    for (i, slot) in listed.iter().enumerate() {
+        let start = test_now() + Duration::minutes(60 + 15 * i as i64);
+        let end = start + Duration::minutes(15);
+        let (modality, visibility) =
+            if i % 3 == 0 { ("teleconsultation", "public") } else { ("in_person", "regulation") };
+        let utc = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        assert_eq!(
+            (&slot["id"], &slot["start"], &slot["end"], &slot["modality"], &slot["visibility"], &slot["status"]),
+            (
+                &json!(format!("{colleague}-{i}")),
+                &json!(utc(start)),
+                &json!(utc(end)),
+                &json!(modality),
+                &json!(visibility),
+                &json!("free")
+            ),
+            "slot {i}"
+        );
+        assert_eq!(slot["practice_id"], json!(s.practice), "slot {i}");
+    }
 }
 
 async fn overlap_inside_one_batch_is_refused(app: TestApp) {
