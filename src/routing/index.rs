@@ -269,13 +269,13 @@ impl Group {
     /// and the last day, so on every day between); `Some(false)`: the age must be judged slot by slot; `None`:
     /// none passes (a rule of the group's, or an empty window).
     fn common_rules(&self, q: &Query, window: &[IndexedSlot]) -> Option<bool> {
-        let (first, last) = (window.first()?, window.last()?);
-        let at_first = q.exclusion_ignoring_time_and_distance(self.view(first));
-        let at_last = q.exclusion_ignoring_time_and_distance(self.view(last));
-        match (at_first, at_last) {
-            (None, None) => Some(true),
-            (Some(Exclusion::Age) | None, Some(Exclusion::Age) | None) => Some(false),
-            _ => None,
+        if window.is_empty() {
+            return None;
+        }
+        match self.shared_rule(q, window) {
+            Some(None) => Some(true),
+            Some(Some(_)) => None,
+            None => Some(false),
         }
     }
 
@@ -293,7 +293,8 @@ impl Group {
 
     /// The rule other than time and distance that every slot of `window` (in start order) breaks, when it is the
     /// same for all: `Some(None)` none is broken, `Some(Some(rule))` all break `rule` (a rule of the group's);
-    /// `None` the age must be judged slot by slot (see [`Group::common_rules`]), or the window is empty.
+    /// `None` the age must be judged slot by slot — it only grows with the slot's day, so it passes on every day
+    /// between two where it passes — or the window is empty.
     fn shared_rule(&self, q: &Query, window: &[IndexedSlot]) -> Option<Option<Exclusion>> {
         let (first, last) = (window.first()?, window.last()?);
         let at_first = q.exclusion_ignoring_time_and_distance(self.view(first));

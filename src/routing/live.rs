@@ -7,8 +7,9 @@
 //! Where the store can read the journal's end on the caller's thread (SQLite), a search reads it itself and,
 //! when the index already stands there, goes on at once: no database round trip, and no waiting on the other
 //! searches. Otherwise concurrent searches share one refresh: a search waits for a pass that started after it
-//! arrived, and does not start another. The first refresh loads the whole index; so does one after a long
-//! outage (the journal keeps an hour).
+//! arrived, and does not start another; when a pass ends, every search waiting on it goes on at once (queued on
+//! a lock, they were let go one after the other, each waiting for the one before it to be scheduled). The first
+//! refresh loads the whole index; so does one after a long outage (the journal keeps an hour).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -44,10 +45,34 @@ pub struct LiveIndex {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     index: RwLock<SearchIndex>,
+    /// The pass's own state: only the search running the pass (see [`Passes`]) takes it.
     sync: tokio::sync::Mutex<SyncState>,
+    passes: Mutex<Passes>,
+    /// Told when a pass ends, well or not: the searches waiting on it look again.
+    pass_ended: tokio::sync::Notify,
     /// Where the index stands when nothing is applied ahead of its cursor, for searches that read the journal's
     /// end at hand (see [`LiveIndex::settled_at_hand`]).
     settled: Mutex<Option<Settled>>,
+}
+
+/// Who runs the pass, and what the searches waiting on one need to know.
+#[derive(Default)]
+struct Passes {
+    /// A search is running a pass (it holds the [`PassTurn`]).
+    running: bool,
+    /// When the last pass that ended well started.
+    last_started: Option<Instant>,
+}
+
+/// The turn of the search running a pass: however the pass ends — well, with an error, or dropped with its
+/// search — the searches waiting on it are told, and one of them runs the next pass if they still need one.
+struct PassTurn<'a>(&'a LiveIndex);
+
+impl Drop for PassTurn<'_> {
+    fn drop(&mut self) {
+        self.0.passes_mut().running = false;
+        self.0.pass_ended.notify_waiters();
+    }
 }
 
 /// The index reflects every journal entry up to `cursor` and none after; `confirmed`: when a pass or a search
@@ -65,6 +90,8 @@ impl LiveIndex {
             clock,
             index: RwLock::default(),
             sync: tokio::sync::Mutex::default(),
+            passes: Mutex::default(),
+            pass_ended: tokio::sync::Notify::new(),
             settled: Mutex::default(),
         }
     }
@@ -80,10 +107,34 @@ impl LiveIndex {
             return Ok(());
         }
         let arrived = Instant::now();
-        let mut sync = self.sync.lock().await;
-        if sync.last_pass.is_some_and(|started| started >= arrived) {
-            return Ok(()); // a pass that started after we arrived has just finished
+        loop {
+            let pass_ended = {
+                let mut passes = self.passes_mut();
+                if passes.last_started.is_some_and(|started| started >= arrived) {
+                    return Ok(()); // a pass that started after we arrived has ended well
+                }
+                if !passes.running {
+                    passes.running = true;
+                    None
+                } else {
+                    // Registered before the lock is let go, so that the running pass's end cannot be missed.
+                    Some(self.pass_ended.notified())
+                }
+            };
+            match pass_ended {
+                Some(pass_ended) => pass_ended.await,
+                None => {
+                    let _turn = PassTurn(self);
+                    return self.pass().await;
+                }
+            }
         }
+    }
+
+    /// One pass: the journal's entries since the cursor replayed (or everything loaded), by the one search whose
+    /// turn it is.
+    async fn pass(&self) -> Result<(), StoreError> {
+        let mut sync = self.sync.lock().await;
         let started = Instant::now();
         if self.index.is_poisoned() {
             // A panic while applying a change may have left the index half-changed: rebuild it.
@@ -93,7 +144,7 @@ impl LiveIndex {
         // A search that found the journal where the index stands confirmed it as a pass would have.
         let confirmed = self.settled().map(|s| s.confirmed).max(sync.last_pass);
         let stale = confirmed.is_none_or(|last| started.duration_since(last) > STALE_AFTER);
-        // Searches wait on the lock from here: none may take the index as settled meanwhile.
+        // Searches wait on this pass from here: none may take the index as settled meanwhile.
         *self.settled_mut() = None;
         if stale || sync.cursor.is_none() {
             self.load_everything(&mut sync).await?;
@@ -106,6 +157,8 @@ impl LiveIndex {
             Some(cursor) if sync.applied_ahead.is_empty() => Some(Settled { cursor, confirmed: started }),
             _ => None,
         };
+        // Before the turn ends and the waiting searches look.
+        self.passes_mut().last_started = Some(started);
         Ok(())
     }
 
@@ -132,6 +185,10 @@ impl LiveIndex {
             (Some(head), Some(cursor)) => head > cursor || !sync.applied_ahead.is_empty(),
             _ => true,
         }
+    }
+
+    fn passes_mut(&self) -> std::sync::MutexGuard<'_, Passes> {
+        self.passes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn settled(&self) -> Option<Settled> {

@@ -13,6 +13,7 @@ use crate::on_both_databases;
 on_both_databases!(
     a_search_sees_what_another_process_or_plain_sql_changed_just_before,
     the_journal_is_pruned_only_behind_a_mark_over_an_hour_old,
+    concurrent_searches_share_a_pass_and_one_dropped_midway_holds_up_none,
 );
 
 /// Le Havre.
@@ -142,4 +143,36 @@ async fn the_journal_is_pruned_only_behind_a_mark_over_an_hour_old(app: TestApp)
     // Searching (a fresh process: a full load, then replay) is unaffected.
     let other = app.second_process().await;
     assert_eq!(found(&app, &other, &regulator).await, sorted(vec![first, second]));
+}
+
+/// Searches that need a pass share one, and go on together when it ends; a search dropped while it runs the pass
+/// (its client gone) leaves the turn to the others, who still see every change made before they began.
+async fn concurrent_searches_share_a_pass_and_one_dropped_midway_holds_up_none(app: TestApp) {
+    use std::time::Duration;
+    let practice = app.practice(json!({"lat": 49.5012, "lon": 0.0951})).await;
+    let gp = app.professional(&[&practice], json!({})).await;
+    let index = std::sync::Arc::new(snp::routing::live::LiveIndex::new(app.store.clone(), app.clock.clone()));
+    index.refresh().await.unwrap();
+    let mut published = 0;
+    let mut dropped_midway = 0;
+    // A pass polled once is usually still waiting on the database, and is dropped there; a fast one (SQLite
+    // answers from another thread, sometimes before the first poll ends) is simply done: then try again.
+    while dropped_midway < 3 && published < 60 {
+        publish(&app, &app.router, &gp, &practice, 60 + 30 * published as i64).await;
+        published += 1;
+        if tokio::time::timeout(Duration::ZERO, index.refresh()).await.is_ok() {
+            continue;
+        }
+        dropped_midway += 1;
+        let mut waiting = tokio::task::JoinSet::new();
+        for _ in 0..12 {
+            let index = index.clone();
+            waiting.spawn(async move { index.refresh().await });
+        }
+        let all = tokio::time::timeout(Duration::from_secs(20), waiting.join_all()).await;
+        let all = all.unwrap_or_else(|_| panic!("after {published}: searches left waiting on a dropped pass"));
+        assert!(all.iter().all(Result::is_ok), "{all:?}");
+        assert_eq!(index.read().size().0, published, "every change made before they began is seen");
+    }
+    assert_eq!(dropped_midway, 3, "no pass could be dropped midway in {published} tries");
 }
