@@ -54,6 +54,12 @@ async fn ping_if_idle(
     Ok(true)
 }
 
+/// A setting of a side pool's sessions, made when each connection opens.
+async fn session_setting(conn: &mut sqlx::PgConnection, statement: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, statement).await?;
+    Ok(())
+}
+
 /// SQLSTATE of an exclusion-constraint violation.
 const EXCLUSION_VIOLATION: &str = "23P01";
 
@@ -62,30 +68,33 @@ pub struct PostgresStore {
     /// Search statistics: committed without waiting for the WAL flush (`synchronous_commit = off`). A crash may
     /// lose the last fraction of a second of them — never a booking — and a search does not wait for the disk.
     statistics: PgPool,
+    /// The search index's reads (`routing::live`): the journal, read before searches — thousands of times a
+    /// second under load — and the snapshots it reloads. Connections of their own, not queued behind bookings,
+    /// on which every statement keeps the plan made when it was first prepared (`plan_cache_mode =
+    /// force_generic_plan`): PostgreSQL planned the journal's read again at every execution — its generic
+    /// plan looked dearer on paper than one made for the values — and planning took a third of its CPU while
+    /// searching. Each of these statements reads by key whatever the values (see `sql::SNAPSHOT_SLOTS_OF`).
+    index_reads: PgPool,
 }
 
 impl PostgresStore {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-            .connect(&settings.url)
-            .await?;
-        let statistics = PgPoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(conn, "SET synchronous_commit = off").await?;
-                    Ok(())
-                })
-            })
+        let pool = Self::pool_options(settings.max_connections).connect(&settings.url).await?;
+        let statistics = Self::pool_options(2)
+            .after_connect(|conn, _| Box::pin(session_setting(conn, "SET synchronous_commit = off")))
             .connect_lazy(&settings.url)?;
-        Ok(Self { pool, statistics })
+        let index_reads = Self::pool_options(2)
+            .after_connect(|conn, _| Box::pin(session_setting(conn, "SET plan_cache_mode = force_generic_plan")))
+            .connect_lazy(&settings.url)?;
+        Ok(Self { pool, statistics, index_reads })
+    }
+
+    fn pool_options(max_connections: u32) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
     }
 
     /// How a claim skips rows another worker is claiming: row locks, skipped rather than waited for.
@@ -115,9 +124,10 @@ impl PostgresStore {
         ids.to_vec()
     }
 
-    /// A read transaction on one snapshot (READ COMMITTED would give each statement its own).
+    /// A read transaction on one snapshot (READ COMMITTED would give each statement its own), for the search
+    /// index.
     async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
+        Ok(self.index_reads.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?)
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
@@ -143,24 +153,27 @@ fn is_exclusion_violation(error: &sqlx::Error) -> bool {
 impl_store!(PostgresStore, Postgres, "postgres", {
     /// Every transaction older than the oldest still running is over: a full load that starts now sees them.
     async fn search_journal_head(&self) -> Result<JournalCursor, StoreError> {
-        let horizon: String =
-            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetch_one(&self.pool).await?;
+        let horizon: String = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+            .fetch_one(&self.index_reads)
+            .await?;
         let horizon: i64 = horizon.parse().map_err(|_| StoreError::Corrupt(format!("transaction id {horizon:?}")))?;
         // Just before the first entry of `horizon`.
         Ok(JournalCursor { txid: horizon - 1, seq: i64::MAX })
     }
 
     /// In (txid, seq) order; an entry is settled when its transaction is older than the oldest one running in
-    /// the same snapshot, since then no entry can appear before it.
+    /// the same snapshot, since then no entry can appear before it. (The order names the table's columns: the
+    /// output column `txid` is the id as text, and sorted as text 10 came before 9 — a page ending on 11 left
+    /// 9 behind the next page's cursor, unread.)
     async fn read_search_journal(&self, after: JournalCursor, limit: u32) -> Result<Vec<JournalEntry>, StoreError> {
         let rows: Vec<(String, i64, String, bool)> = sqlx::query_as(
-            "SELECT txid::text, seq, professional_id, txid < pg_snapshot_xmin(pg_current_snapshot()) \
-             FROM search_journal WHERE (txid, seq) > (($1::text)::xid8, $2) ORDER BY txid, seq LIMIT $3",
+            "SELECT j.txid::text, j.seq, j.professional_id, j.txid < pg_snapshot_xmin(pg_current_snapshot()) \
+             FROM search_journal j WHERE (j.txid, j.seq) > (($1::text)::xid8, $2) ORDER BY j.txid, j.seq LIMIT $3",
         )
         .bind(after.txid.to_string())
         .bind(after.seq)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.index_reads)
         .await?;
         rows.into_iter()
             .map(|(txid, seq, professional_id, settled)| {

@@ -1357,8 +1357,12 @@ macro_rules! impl_store {
                 let professionals_sql = sql(sql::SNAPSHOT_PROFESSIONALS);
                 let links_sql = sql(sql::SNAPSHOT_LINKS);
                 let practices_sql = sql(sql::SNAPSHOT_PRACTICES);
-                let (slots_sql, absences_sql, bookings_sql) =
-                    (sql(sql::SNAPSHOT_SLOTS), sql(sql::SNAPSHOT_ABSENCES), sql(sql::SNAPSHOT_BOOKINGS));
+                // A reload of a few professionals reads their own rows by key; the whole index is read by joins.
+                let (slots_sql, bookings_sql) = match ids {
+                    Some(_) => (sql(sql::SNAPSHOT_SLOTS_OF), sql(sql::SNAPSHOT_BOOKINGS_OF)),
+                    None => (sql::SNAPSHOT_SLOTS.to_string(), sql::SNAPSHOT_BOOKINGS.to_string()),
+                };
+                let absences_sql = sql(sql::SNAPSHOT_ABSENCES);
                 let mut professionals = sqlx::query_as::<_, CardProfessionalRow>(sqlx::AssertSqlSafe(professionals_sql));
                 let mut links = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(links_sql));
                 let mut practices = sqlx::query_as::<_, CardPracticeRow>(sqlx::AssertSqlSafe(practices_sql));

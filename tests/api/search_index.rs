@@ -6,6 +6,7 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use snp::domain::access::Role;
+use snp::store::JournalCursor;
 
 use crate::helpers::{TestApp, slot};
 use crate::on_both_databases;
@@ -14,6 +15,7 @@ on_both_databases!(
     a_search_sees_what_another_process_or_plain_sql_changed_just_before,
     the_journal_is_pruned_only_behind_a_mark_over_an_hour_old,
     concurrent_searches_share_a_pass_and_one_dropped_midway_holds_up_none,
+    the_journal_is_read_in_cursor_order_page_after_page,
 );
 
 /// Le Havre.
@@ -143,6 +145,37 @@ async fn the_journal_is_pruned_only_behind_a_mark_over_an_hour_old(app: TestApp)
     // Searching (a fresh process: a full load, then replay) is unaffected.
     let other = app.second_process().await;
     assert_eq!(found(&app, &other, &regulator).await, sorted(vec![first, second]));
+}
+
+/// Pages of the journal follow one another in cursor order, none skipped: on PostgreSQL transaction ids are
+/// compared as numbers (sorted as text, 10 and 11 came before 9, and the next page started after 11).
+async fn the_journal_is_read_in_cursor_order_page_after_page(app: TestApp) {
+    app.execute(
+        "INSERT INTO search_journal (professional_id) VALUES ('j9'), ('j10'), ('j11')",
+        "INSERT INTO search_journal (txid, professional_id) VALUES ('9', 'j9'), ('10', 'j10'), ('11', 'j11')",
+    )
+    .await;
+    let postgres = app.settings.database.url.starts_with("postgres");
+    let first_seq = app.count("SELECT MIN(seq) FROM search_journal WHERE professional_id = $1", "j9").await;
+    // Just before the first of them: on PostgreSQL, every entry of transaction 8.
+    let mut cursor = if postgres {
+        JournalCursor { txid: 8, seq: i64::MAX }
+    } else {
+        JournalCursor { txid: 0, seq: first_seq - 1 }
+    };
+    let mut read = Vec::new();
+    for _ in 0..100 {
+        let page = app.store.read_search_journal(cursor, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[0].cursor < w[1].cursor), "a page in cursor order: {page:?}");
+        assert!(last.cursor > cursor);
+        cursor = last.cursor;
+        read.extend(page.into_iter().filter(|e| e.professional_id.starts_with('j')).map(|e| {
+            assert!(e.settled, "transactions 9 to 11 are long over");
+            e.professional_id
+        }));
+    }
+    assert_eq!(read, ["j9", "j10", "j11"]);
 }
 
 /// Searches that need a pass share one, and go on together when it ends; a search dropped while it runs the pass
