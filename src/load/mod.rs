@@ -351,8 +351,8 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         raw_booking.push(raw_booking_phase(&raw, slots, clients, limits, raw_won.clone()).await);
     }
 
-    // The raw phases booked thousands of slots behind the server's back, as no deployment does: the index
-    // replays them before the mixed run, not inside it.
+    // The raw phases booked thousands of slots behind the server's back, as no deployment does: what the
+    // background refresh has not replayed yet is replayed before the mixed run, not inside it.
     let raw_writes_caught_up_ms = catch_up(&api, now).await?;
     let cancelled = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut mixed = Vec::new();
@@ -397,7 +397,8 @@ pub async fn run(options: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-/// One search, timed: how long the index takes to replay what was written since the last one.
+/// One search, timed: it replays whatever the index has not replayed yet (the background refresh replays every
+/// 5 s; a pass it is running is waited for).
 async fn catch_up(api: &Api, now: DateTime<Utc>) -> Result<f64, String> {
     let began = Instant::now();
     let answer =

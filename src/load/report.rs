@@ -53,7 +53,8 @@ pub struct Report {
     pub slots_published: usize,
     /// The first search after publishing: the index replays everything published.
     pub index_caught_up_ms: f64,
-    /// The first search after the raw booking phases: the index replays the slots they booked directly.
+    /// The first search after the raw booking phases: the index replays what of their direct writes the
+    /// background refresh has not replayed yet.
     pub raw_writes_caught_up_ms: f64,
     pub search: Vec<Phase>,
     pub raw_search: Vec<Phase>,
@@ -220,7 +221,7 @@ impl Report {
             out,
             "\n'vs raw': search = raw p99 / HTTP p99 (above 1: faster than the naive query); \
              booking = bookings/s as a share of the raw UPDATE's wins/s. Booking 'per s' counts slots won. \
-             Before the mixed run, a search let the index replay the raw UPDATE's bookings: {:.0} ms.",
+             Before the mixed run, a search let the index replay what was left of the raw UPDATE's bookings: {:.0} ms.",
             self.raw_writes_caught_up_ms
         );
         let _ = writeln!(out, "peak RSS: {}", self.peak_rss_mib.map_or("unknown".into(), |m| format!("{m:.0} MiB")));

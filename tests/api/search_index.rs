@@ -158,11 +158,8 @@ async fn the_journal_is_read_in_cursor_order_page_after_page(app: TestApp) {
     let postgres = app.settings.database.url.starts_with("postgres");
     let first_seq = app.count("SELECT MIN(seq) FROM search_journal WHERE professional_id = $1", "j9").await;
     // Just before the first of them: on PostgreSQL, every entry of transaction 8.
-    let mut cursor = if postgres {
-        JournalCursor { txid: 8, seq: i64::MAX }
-    } else {
-        JournalCursor { txid: 0, seq: first_seq - 1 }
-    };
+    let mut cursor =
+        if postgres { JournalCursor { txid: 8, seq: i64::MAX } } else { JournalCursor { txid: 0, seq: first_seq - 1 } };
     let mut read = Vec::new();
     for _ in 0..100 {
         let page = app.store.read_search_journal(cursor, 2).await.unwrap();
