@@ -101,6 +101,12 @@ impl LiveIndex {
         self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether a search holds the turn to run a pass now. Once a pass ends — well, with an error, or dropped with
+    /// its search — the turn is free again: a turn kept would leave every later search waiting.
+    pub fn pass_running(&self) -> bool {
+        self.passes_mut().running
+    }
+
     /// Brings the index up to every change committed before this call.
     pub async fn refresh(&self) -> Result<(), StoreError> {
         if self.settled_at_hand() {

@@ -35,6 +35,26 @@ pub fn map_error(error: sqlx::Error) -> StoreError {
 /// timeout is at most a few minutes): the next request with the key takes it over.
 pub const ABANDONED_AFTER_SECONDS: i64 = 300;
 
+/// A slot's columns bound in the order of `sql::INSERT_SLOT` (and of each row of SQLite's multi-row insert).
+macro_rules! bind_slot_columns {
+    ($query:expr, $slot:expr) => {
+        $query
+            .bind(&$slot.id)
+            .bind(&$slot.professional_id)
+            .bind(&$slot.practice_id)
+            .bind($slot.start)
+            .bind($slot.end)
+            .bind($slot.modality.as_str())
+            .bind($slot.visibility.as_str())
+            .bind($slot.status.as_str())
+            .bind($slot.created_at)
+            .bind($slot.updated_at)
+            .bind(&$slot.rule_id)
+            .bind($slot.rule_version.map(|v| i32::try_from(v).unwrap_or(i32::MAX)))
+    };
+}
+pub(crate) use bind_slot_columns;
+
 macro_rules! impl_store {
     ($store:ty, $db:ty, $backend:literal, { $($specific:tt)* }) => {
         impl $store {
@@ -99,21 +119,7 @@ macro_rules! impl_store {
 
             /// One slot row, inside the caller's publishing transaction.
             async fn insert_slot(tx: &mut sqlx::Transaction<'static, $db>, slot: &Slot) -> Result<(), sqlx::Error> {
-                sqlx::query(sql::INSERT_SLOT)
-                    .bind(&slot.id)
-                    .bind(&slot.professional_id)
-                    .bind(&slot.practice_id)
-                    .bind(slot.start)
-                    .bind(slot.end)
-                    .bind(slot.modality.as_str())
-                    .bind(slot.visibility.as_str())
-                    .bind(slot.status.as_str())
-                    .bind(slot.created_at)
-                    .bind(slot.updated_at)
-                    .bind(&slot.rule_id)
-                    .bind(slot.rule_version.map(|v| i32::try_from(v).unwrap_or(i32::MAX)))
-                    .execute(&mut **tx)
-                    .await?;
+                $crate::store::shared::bind_slot_columns!(sqlx::query(sql::INSERT_SLOT), slot).execute(&mut **tx).await?;
                 Ok(())
             }
 

@@ -23,7 +23,7 @@ use super::rows::{
     HoldRow, NotificationRow, PracticeRow, ProfessionalRow, RuleColumns, RuleRow, SessionRow, SlotInContextRow,
     SlotRow, UserRow, convert,
 };
-use super::shared::{ABANDONED_AFTER_SECONDS, impl_store};
+use super::shared::{ABANDONED_AFTER_SECONDS, bind_slot_columns, impl_store};
 use super::{
     BookingFilter, Cancellation, ClearedSlots, Idempotency, JournalCursor, JournalEntry, OutboxStats, PracticeFilter,
     ProfessionalFilter, RuleReplaced, ScopeFilter, SkipReason, SlotFilter, SlotInContext, StoreError, sql,
@@ -193,20 +193,8 @@ impl SqliteStore {
     async fn insert_slot_rows(tx: &mut Transaction<'static, Sqlite>, slots: &[Slot]) -> Result<(), sqlx::Error> {
         for chunk in statement_chunks(slots) {
             let mut query = sqlx::query(sql::sqlite_insert_slots(chunk.len()));
-            for s in chunk {
-                query = query
-                    .bind(&s.id)
-                    .bind(&s.professional_id)
-                    .bind(&s.practice_id)
-                    .bind(s.start)
-                    .bind(s.end)
-                    .bind(s.modality.as_str())
-                    .bind(s.visibility.as_str())
-                    .bind(s.status.as_str())
-                    .bind(s.created_at)
-                    .bind(s.updated_at)
-                    .bind(&s.rule_id)
-                    .bind(s.rule_version);
+            for slot in chunk {
+                query = bind_slot_columns!(query, slot);
             }
             query.execute(&mut **tx).await?;
         }
