@@ -251,39 +251,47 @@ async fn fifty_concurrent_holds_of_one_slot_yield_exactly_one(app: TestApp) {
 /// count as having taken the slot, whatever the order they are served in.
 async fn racers_refused_for_their_own_faults_do_not_keep_a_valid_booking_from_the_slot(app: TestApp) {
     let s = setup(&app).await;
-    let slot_id = gp_slot(&app, &s, 120).await;
     let app = Arc::new(app);
-    let tasks: Vec<_> = (0..30)
-        .map(|i| {
-            let mut body = booking_of(&slot_id);
-            if i % 10 != 9 {
-                merge(&mut body, json!({"motif": "midwife_unscheduled"}));
-            }
-            let (app, key) = (app.clone(), s.regulator.clone());
-            tokio::spawn(async move { app.post("/api/v1/bookings", &key, body).await })
-        })
-        .collect();
-    let (mut created, mut refused, mut invalid) = (0, 0, 0);
-    for task in tasks {
-        let response = task.await.unwrap();
-        match response.status {
-            StatusCode::CREATED => created += 1,
-            StatusCode::CONFLICT => {
-                response.problem(StatusCode::CONFLICT, "slot_unavailable");
-                refused += 1;
-            }
-            _ => {
-                response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-                invalid += 1;
+    // When a valid racer happens to be served first, every other one is refused as taken (409) and no failing
+    // racer was served ahead of a valid one: race again on another slot until one was.
+    for attempt in 0..5 {
+        let slot_id = gp_slot(&app, &s, 120 + 30 * attempt).await;
+        let tasks: Vec<_> = (0..30)
+            .map(|i| {
+                let mut body = booking_of(&slot_id);
+                if i % 10 != 9 {
+                    merge(&mut body, json!({"motif": "midwife_unscheduled"}));
+                }
+                let (app, key) = (app.clone(), s.regulator.clone());
+                tokio::spawn(async move { app.post("/api/v1/bookings", &key, body).await })
+            })
+            .collect();
+        let (mut created, mut refused, mut invalid) = (0, 0, 0);
+        for task in tasks {
+            let response = task.await.unwrap();
+            match response.status {
+                StatusCode::CREATED => created += 1,
+                StatusCode::CONFLICT => {
+                    response.problem(StatusCode::CONFLICT, "slot_unavailable");
+                    refused += 1;
+                }
+                _ => {
+                    response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+                    invalid += 1;
+                }
             }
         }
+        // The 27 with the wrong reason are refused as such (422) or, once the slot is booked, as taken (409).
+        assert_eq!(created, 1, "one of the three valid racers books the slot");
+        assert_eq!(created + refused + invalid, 30);
+        assert!(refused >= 2, "the two other valid racers are refused: {invalid} invalid, {refused} refused");
+        assert_eq!(slot_status(&app, &slot_id).await, "booked");
+        assert_booking_invariants(&app).await;
+        if invalid >= 1 {
+            return;
+        }
     }
-    // The 27 with the wrong reason are refused as such (422) or, once the slot is booked, as taken (409).
-    assert_eq!(created, 1, "one of the three valid racers books the slot");
-    assert_eq!(created + refused + invalid, 30);
-    assert!(invalid >= 1 && refused >= 2, "{invalid} invalid, {refused} refused");
-    assert_eq!(slot_status(&app, &slot_id).await, "booked");
-    assert_booking_invariants(&app).await;
+    panic!("in five races no racer with the wrong reason was served before the slot was booked");
 }
 
 async fn idempotency_replays_the_first_answer_and_refuses_another_body(app: TestApp) {
